@@ -1,0 +1,90 @@
+#pragma once
+// RFC 8555 resources as plain structs. Unknown fields are ignored; missing required
+// fields are a kProtocol error at parse time.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "acme/result.hpp"
+
+namespace acme {
+
+struct Directory {
+  std::string new_nonce;
+  std::string new_account;
+  std::string new_order;
+  std::string revoke_cert;
+  std::string key_change;
+  std::string new_authz;     // optional in RFC 8555
+  std::string renewal_info;  // RFC 9773, optional
+  std::string terms_of_service;
+  std::string website;
+  std::vector<std::string> caa_identities;
+  bool external_account_required = false;
+};
+
+struct Account {
+  std::string url;  // the "kid"
+  std::string status;
+  std::vector<std::string> contact;
+  std::string orders;
+};
+
+struct Challenge {
+  std::string type;  // "http-01", "dns-01", ...
+  std::string url;
+  std::string status;
+  std::string token;
+  std::optional<Problem> error;
+};
+
+struct Authorization {
+  std::string url;
+  Identifier identifier;
+  std::string status;  // pending, valid, invalid, deactivated, expired, revoked
+  std::string expires;
+  bool wildcard = false;
+  std::vector<Challenge> challenges;
+
+  const Challenge* find_challenge(std::string_view type) const;
+};
+
+struct Order {
+  std::string url;
+  std::string status;  // pending, ready, processing, valid, invalid
+  std::string expires;
+  std::vector<Identifier> identifiers;
+  std::vector<std::string> authorizations;
+  std::string finalize;
+  std::string certificate;
+  std::string replaces;
+  std::optional<Problem> error;
+  // Retry-After of the response that produced this object, if any.
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+struct CertificateChain {
+  std::string pem;                      // leaf first, then issuers
+  std::vector<std::string> alternates;  // Link rel="alternate" URLs (RFC 8555 §7.4.2)
+};
+
+// RFC 9773 renewal information.
+struct RenewalInfo {
+  std::chrono::system_clock::time_point window_start;
+  std::chrono::system_clock::time_point window_end;
+  std::string explanation_url;
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+Result<Directory> parse_directory(const nlohmann::json& j);
+Result<Account> parse_account(const nlohmann::json& j);
+Result<Challenge> parse_challenge(const nlohmann::json& j);
+Result<Authorization> parse_authorization(const nlohmann::json& j);
+Result<Order> parse_order(const nlohmann::json& j);
+Result<RenewalInfo> parse_renewal_info(const nlohmann::json& j);
+
+}  // namespace acme
