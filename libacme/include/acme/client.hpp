@@ -41,6 +41,7 @@ class Client {
   // Uses this key (and account URL, once known) for signed requests.
   void set_account(const PrivateKey& key, std::string account_url);
   const std::string& account_url() const noexcept { return kid_; }
+  const PrivateKey* account_key() const noexcept { return key_; }
 
   // newAccount (RFC 8555 §7.3). 200 (existing) and 201 (created) both succeed; the
   // returned account's url becomes the kid for later requests.

@@ -1,0 +1,73 @@
+// acmectl: parse, call, map Result to exit code. Wiring only.
+#include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+
+#include "acme/http.hpp"
+#include "cli/common.hpp"
+#include "cli/issue_cmd.hpp"
+
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace agent::cli;
+  acme::global_init();
+
+  CLI::App app{"acmectl: ACME client and certificate lifecycle agent", "acmectl"};
+  app.set_version_flag("--version", "acmectl " ACMECTL_VERSION);
+  app.require_subcommand(1);
+  GlobalOptions g;
+  g.state_dir = env_or("ACMECTL_STATE_DIR", "");
+  g.config = env_or("ACMECTL_CONFIG", "");
+  g.server = env_or("ACMECTL_SERVER", "");
+  g.ca_bundle = env_or("ACMECTL_CA_BUNDLE", "");
+  g.email = env_or("ACMECTL_EMAIL", "");
+  // Global options are accepted before or after the command name.
+  auto add_globals = [&g](CLI::App& a) {
+    a.add_option("--state-dir", g.state_dir, "State directory (env ACMECTL_STATE_DIR)");
+    a.add_option("--config", g.config, "TOML config file (env ACMECTL_CONFIG)");
+    a.add_option("--server", g.server,
+                 "ACME directory URL, or letsencrypt / letsencrypt-staging (env ACMECTL_SERVER)");
+    a.add_option("--ca-bundle", g.ca_bundle,
+                 "Extra trusted roots for the ACME server's TLS (env ACMECTL_CA_BUNDLE)");
+    a.add_option("--email", g.email, "Account contact e-mail (env ACMECTL_EMAIL)");
+    a.add_flag("--agree-tos", g.agree_tos, "Agree to the CA's terms of service");
+    a.add_flag("--json", g.json, "Machine-readable output");
+    a.add_option("--log-level", g.log_level, "trace, debug, info (default), warn, error, off");
+    a.add_option("--log-format", g.log_format, "text (default) or json");
+  };
+  add_globals(app);
+
+  IssueOptions issue;
+  auto* issue_cmd = add_issue_command(app, issue);
+  add_globals(*issue_cmd);
+  issue_cmd->fallthrough(false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "acmectl: usage error: %s\n", e.what());
+    std::fprintf(stderr, "run 'acmectl --help' for usage\n");
+    return kExitUsage;
+  }
+  if (auto r = setup_logging(g.log_level, g.log_format); !r) {
+    std::fprintf(stderr, "acmectl: usage error: %s\n", r.error().to_string().c_str());
+    return kExitUsage;
+  }
+  if (issue_cmd->parsed()) return run_issue(g, issue);
+  return kExitUsage;
+}

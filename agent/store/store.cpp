@@ -1,0 +1,353 @@
+#include "store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+namespace agent {
+namespace {
+
+using acme::Errc;
+using acme::make_error;
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+acme::Error db_error(sqlite3* db, const std::string& what) {
+  return make_error(Errc::kIo, "store: " + what + ": " + sqlite3_errmsg(db));
+}
+
+Result<Stmt> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    Stmt owned(raw);
+    return db_error(db, "prepare");
+  }
+  return Stmt(raw);
+}
+
+void bind_value(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void bind_value(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+void bind_value(sqlite3_stmt* s, int i, int v) { sqlite3_bind_int(s, i, v); }
+
+std::string col_text(sqlite3_stmt* s, int i) {
+  const auto* p = sqlite3_column_text(s, i);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
+}
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Migrations: entry i takes the schema from version i to i+1. Never edit a shipped entry.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE accounts (
+  directory_url TEXT PRIMARY KEY,
+  key_path      TEXT NOT NULL,
+  account_url   TEXT NOT NULL DEFAULT '',
+  contact       TEXT NOT NULL DEFAULT '',
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE certificates (
+  name                 TEXT PRIMARY KEY,
+  domains              TEXT NOT NULL,
+  key_type             TEXT NOT NULL,
+  challenge            TEXT NOT NULL,
+  http01_listen        TEXT NOT NULL DEFAULT '',
+  webroot              TEXT NOT NULL DEFAULT '',
+  out_dir              TEXT NOT NULL,
+  server               TEXT NOT NULL,
+  deploy_hook          TEXT NOT NULL DEFAULT '',
+  not_before           INTEGER NOT NULL DEFAULT 0,
+  not_after            INTEGER NOT NULL DEFAULT 0,
+  serial               TEXT NOT NULL DEFAULT '',
+  ari_cert_id          TEXT NOT NULL DEFAULT '',
+  ari_chosen_time      INTEGER NOT NULL DEFAULT 0,
+  next_check           INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  next_attempt         INTEGER NOT NULL DEFAULT 0,
+  last_error           TEXT NOT NULL DEFAULT '',
+  last_success         INTEGER NOT NULL DEFAULT 0,
+  created_at           INTEGER NOT NULL,
+  updated_at           INTEGER NOT NULL
+);
+CREATE TABLE orders (
+  cert_name  TEXT PRIMARY KEY,
+  order_url  TEXT NOT NULL,
+  state      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE events (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  cert_name TEXT NOT NULL,
+  kind      TEXT NOT NULL,
+  at        INTEGER NOT NULL,
+  detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_cert ON events(cert_name, id);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+}  // namespace
+
+void Store::DbCloser::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+
+Store::Store(sqlite3* db) : db_(db) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  std::unique_ptr<Store> store(new Store(raw));
+  if (rc != SQLITE_OK) {
+    return make_error(Errc::kIo, "store: cannot open " + path + ": " +
+                                     (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, 10'000);
+  ACME_CHECK(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                         "PRAGMA foreign_keys=ON;"));
+  ACME_CHECK(store->migrate());
+  return store;
+}
+
+Result<void> Store::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return make_error(Errc::kIo, "store: " + msg);
+  }
+  return acme::ok();
+}
+
+int Store::schema_version() const {
+  sqlite3_stmt* raw = nullptr;
+  sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr);
+  Stmt s(raw);
+  if (!s || sqlite3_step(s.get()) != SQLITE_ROW) return -1;
+  return sqlite3_column_int(s.get(), 0);
+}
+
+Result<void> Store::migrate() {
+  // BEGIN IMMEDIATE: two processes opening a fresh store must not both migrate.
+  ACME_CHECK(exec("BEGIN IMMEDIATE"));
+  const int version = schema_version();
+  if (version > kSchemaVersion) {
+    (void)exec("ROLLBACK");
+    return make_error(Errc::kIo, "store: schema version " + std::to_string(version) +
+                                     " is newer than this acmectl understands (" +
+                                     std::to_string(kSchemaVersion) + ")");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    if (auto r = exec(kMigrations[v]); !r) {
+      (void)exec("ROLLBACK");
+      return r;
+    }
+  }
+  if (auto r = exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)); !r) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  return exec("COMMIT");
+}
+
+Result<std::optional<AccountRecord>> Store::find_account(const std::string& directory_url) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "SELECT key_path, account_url, contact FROM accounts "
+                              "WHERE directory_url = ?"));
+  bind_value(s.get(), 1, directory_url);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<AccountRecord>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find account");
+  return std::optional<AccountRecord>(AccountRecord{directory_url, col_text(s.get(), 0),
+                                                    col_text(s.get(), 1), col_text(s.get(), 2)});
+}
+
+Result<void> Store::upsert_account(const AccountRecord& a) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "INSERT INTO accounts(directory_url, key_path, account_url, contact, "
+                              "created_at) VALUES(?,?,?,?,?) ON CONFLICT(directory_url) DO UPDATE "
+                              "SET key_path=excluded.key_path, account_url=excluded.account_url, "
+                              "contact=excluded.contact"));
+  bind_value(s.get(), 1, a.directory_url);
+  bind_value(s.get(), 2, a.key_path);
+  bind_value(s.get(), 3, a.account_url);
+  bind_value(s.get(), 4, a.contact);
+  bind_value(s.get(), 5, now_unix());
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save account");
+  return acme::ok();
+}
+
+namespace {
+
+constexpr const char* kCertColumns =
+    "name, domains, key_type, challenge, http01_listen, webroot, out_dir, server, deploy_hook, "
+    "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
+    "consecutive_failures, next_attempt, last_error, last_success";
+
+CertificateRecord read_cert(sqlite3_stmt* s) {
+  CertificateRecord c;
+  c.name = col_text(s, 0);
+  auto domains = nlohmann::json::parse(col_text(s, 1), nullptr, false);
+  if (domains.is_array()) {
+    for (const auto& d : domains) {
+      if (d.is_string()) c.domains.push_back(d.get<std::string>());
+    }
+  }
+  c.key_type = col_text(s, 2);
+  c.challenge = col_text(s, 3);
+  c.http01_listen = col_text(s, 4);
+  c.webroot = col_text(s, 5);
+  c.out_dir = col_text(s, 6);
+  c.server = col_text(s, 7);
+  c.deploy_hook = col_text(s, 8);
+  c.not_before = sqlite3_column_int64(s, 9);
+  c.not_after = sqlite3_column_int64(s, 10);
+  c.serial = col_text(s, 11);
+  c.ari_cert_id = col_text(s, 12);
+  c.ari_chosen_time = sqlite3_column_int64(s, 13);
+  c.next_check = sqlite3_column_int64(s, 14);
+  c.consecutive_failures = sqlite3_column_int(s, 15);
+  c.next_attempt = sqlite3_column_int64(s, 16);
+  c.last_error = col_text(s, 17);
+  c.last_success = sqlite3_column_int64(s, 18);
+  return c;
+}
+
+}  // namespace
+
+Result<std::optional<CertificateRecord>> Store::find_certificate(const std::string& name) {
+  const std::string sql = std::string("SELECT ") + kCertColumns +
+                          " FROM certificates WHERE name = ?";
+  ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+  bind_value(s.get(), 1, name);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<CertificateRecord>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find certificate");
+  return std::optional<CertificateRecord>(read_cert(s.get()));
+}
+
+Result<std::vector<CertificateRecord>> Store::list_certificates() {
+  const std::string sql = std::string("SELECT ") + kCertColumns +
+                          " FROM certificates ORDER BY name";
+  ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+  std::vector<CertificateRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(read_cert(s.get()));
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "list certificates");
+  return out;
+}
+
+Result<void> Store::upsert_certificate(const CertificateRecord& c) {
+  const std::string sql =
+      std::string("INSERT INTO certificates(") + kCertColumns +
+      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
+      "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
+      "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
+      "deploy_hook=excluded.deploy_hook, not_before=excluded.not_before, "
+      "not_after=excluded.not_after, serial=excluded.serial, ari_cert_id=excluded.ari_cert_id, "
+      "ari_chosen_time=excluded.ari_chosen_time, next_check=excluded.next_check, "
+      "consecutive_failures=excluded.consecutive_failures, "
+      "next_attempt=excluded.next_attempt, last_error=excluded.last_error, "
+      "last_success=excluded.last_success, updated_at=excluded.updated_at";
+  ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+  int i = 1;
+  bind_value(s.get(), i++, c.name);
+  bind_value(s.get(), i++, nlohmann::json(c.domains).dump());
+  bind_value(s.get(), i++, c.key_type);
+  bind_value(s.get(), i++, c.challenge);
+  bind_value(s.get(), i++, c.http01_listen);
+  bind_value(s.get(), i++, c.webroot);
+  bind_value(s.get(), i++, c.out_dir);
+  bind_value(s.get(), i++, c.server);
+  bind_value(s.get(), i++, c.deploy_hook);
+  bind_value(s.get(), i++, c.not_before);
+  bind_value(s.get(), i++, c.not_after);
+  bind_value(s.get(), i++, c.serial);
+  bind_value(s.get(), i++, c.ari_cert_id);
+  bind_value(s.get(), i++, c.ari_chosen_time);
+  bind_value(s.get(), i++, c.next_check);
+  bind_value(s.get(), i++, c.consecutive_failures);
+  bind_value(s.get(), i++, c.next_attempt);
+  bind_value(s.get(), i++, c.last_error);
+  bind_value(s.get(), i++, c.last_success);
+  const int64_t now = now_unix();
+  bind_value(s.get(), i++, now);
+  bind_value(s.get(), i++, now);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save certificate");
+  return acme::ok();
+}
+
+Result<void> Store::set_order(const std::string& cert_name, const std::string& order_url,
+                              const std::string& state) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "INSERT INTO orders(cert_name, order_url, state, created_at) "
+                              "VALUES(?,?,?,?) ON CONFLICT(cert_name) DO UPDATE SET "
+                              "order_url=excluded.order_url, state=excluded.state"));
+  bind_value(s.get(), 1, cert_name);
+  bind_value(s.get(), 2, order_url);
+  bind_value(s.get(), 3, state);
+  bind_value(s.get(), 4, now_unix());
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save order");
+  return acme::ok();
+}
+
+Result<std::optional<std::string>> Store::find_order(const std::string& cert_name) {
+  ACME_ASSIGN(auto s, prepare(db_.get(), "SELECT order_url FROM orders WHERE cert_name = ?"));
+  bind_value(s.get(), 1, cert_name);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find order");
+  return std::optional<std::string>(col_text(s.get(), 0));
+}
+
+Result<void> Store::clear_order(const std::string& cert_name) {
+  ACME_ASSIGN(auto s, prepare(db_.get(), "DELETE FROM orders WHERE cert_name = ?"));
+  bind_value(s.get(), 1, cert_name);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "clear order");
+  return acme::ok();
+}
+
+Result<void> Store::add_event(const Event& e) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "INSERT INTO events(cert_name, kind, at, detail) VALUES(?,?,?,?)"));
+  bind_value(s.get(), 1, e.cert_name);
+  bind_value(s.get(), 2, e.kind);
+  bind_value(s.get(), 3, e.at != 0 ? e.at : now_unix());
+  bind_value(s.get(), 4, e.detail);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save event");
+  return acme::ok();
+}
+
+Result<std::vector<Event>> Store::events(const std::string& cert_name, int limit) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "SELECT cert_name, kind, at, detail FROM events WHERE cert_name = ? "
+                              "ORDER BY id DESC LIMIT ?"));
+  bind_value(s.get(), 1, cert_name);
+  bind_value(s.get(), 2, limit);
+  std::vector<Event> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    out.push_back({col_text(s.get(), 0), col_text(s.get(), 1), sqlite3_column_int64(s.get(), 2),
+                   col_text(s.get(), 3)});
+  }
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "read events");
+  return out;
+}
+
+}  // namespace agent

@@ -1,0 +1,91 @@
+#pragma once
+// The agent's SQLite store: accounts per ACME directory, certificates, in-flight orders and
+// an event history. WAL mode and a busy timeout make concurrent CLI + agent use safe.
+// Schema changes go through PRAGMA user_version migrations (store.cpp).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme/result.hpp"
+
+struct sqlite3;
+
+namespace agent {
+
+using acme::Result;
+
+struct AccountRecord {
+  std::string directory_url;
+  std::string key_path;
+  std::string account_url;
+  std::string contact;
+};
+
+struct CertificateRecord {
+  std::string name;
+  std::vector<std::string> domains;
+  std::string key_type = "ec256";
+  std::string challenge = "http-01";
+  std::string http01_listen;
+  std::string webroot;
+  std::string out_dir;   // the directory holding cert.pem etc. (OUT/NAME)
+  std::string server;    // ACME directory URL
+  std::string deploy_hook;
+  int64_t not_before = 0;  // unix seconds
+  int64_t not_after = 0;
+  std::string serial;
+  std::string ari_cert_id;
+  int64_t ari_chosen_time = 0;
+  int64_t next_check = 0;
+  int consecutive_failures = 0;
+  int64_t next_attempt = 0;
+  std::string last_error;
+  int64_t last_success = 0;
+};
+
+struct Event {
+  std::string cert_name;
+  std::string kind;  // obtained, renewed, failed, hook_ran, hook_failed
+  int64_t at = 0;
+  std::string detail;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) the database at path and migrates it to the current schema.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schema_version() const;
+
+  Result<std::optional<AccountRecord>> find_account(const std::string& directory_url);
+  Result<void> upsert_account(const AccountRecord& account);
+
+  Result<std::optional<CertificateRecord>> find_certificate(const std::string& name);
+  Result<std::vector<CertificateRecord>> list_certificates();
+  Result<void> upsert_certificate(const CertificateRecord& cert);
+
+  Result<void> set_order(const std::string& cert_name, const std::string& order_url,
+                         const std::string& state);
+  Result<std::optional<std::string>> find_order(const std::string& cert_name);
+  Result<void> clear_order(const std::string& cert_name);
+
+  Result<void> add_event(const Event& event);
+  Result<std::vector<Event>> events(const std::string& cert_name, int limit = 50);
+
+ private:
+  struct DbCloser {
+    void operator()(sqlite3* db) const noexcept;
+  };
+  explicit Store(sqlite3* db);
+  Result<void> exec(const std::string& sql);
+  Result<void> migrate();
+  std::unique_ptr<sqlite3, DbCloser> db_;
+};
+
+}  // namespace agent

@@ -1,0 +1,195 @@
+// RFC 8555 §7.1 resource objects from JSON. Unknown fields ignored; required ones checked.
+#include "acme/types.hpp"
+
+#include <time.h>
+
+#include <cstdio>
+
+#include "acme/problem.hpp"
+
+namespace acme {
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+Error missing(const char* what, const char* field) {
+  return make_error(Errc::kProtocol,
+                    std::string(what) + " object has no valid \"" + field + "\" field");
+}
+
+std::optional<Problem> problem_member(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_object()) return std::nullopt;
+  return parse_problem(it->dump());
+}
+
+Result<Identifier> parse_identifier(const json& j) {
+  if (!j.is_object()) return missing("identifier", "type");
+  Identifier id{str(j, "type"), str(j, "value")};
+  if (id.type.empty()) return missing("identifier", "type");
+  if (id.value.empty()) return missing("identifier", "value");
+  return id;
+}
+
+// RFC 3339 timestamps as used by ARI: "2025-01-02T04:00:00Z", fractions and offsets allowed.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& s) {
+  struct tm tm {};
+  const char* p = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p == nullptr) return std::nullopt;
+  if (*p == '.') {
+    ++p;
+    while (*p >= '0' && *p <= '9') ++p;
+  }
+  long offset = 0;
+  if (*p == 'Z' || *p == 'z') {
+    ++p;
+  } else if (*p == '+' || *p == '-') {
+    int hh = 0, mm = 0;
+    if (std::sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    offset = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
+    p += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*p != '\0') return std::nullopt;
+  const time_t t = timegm(&tm);
+  return std::chrono::system_clock::from_time_t(t - offset);
+}
+
+}  // namespace
+
+const Challenge* Authorization::find_challenge(std::string_view type) const {
+  for (const auto& c : challenges) {
+    if (c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+Result<Directory> parse_directory(const json& j) {
+  if (!j.is_object()) return make_error(Errc::kProtocol, "directory is not a JSON object");
+  Directory d;
+  d.new_nonce = str(j, "newNonce");
+  d.new_account = str(j, "newAccount");
+  d.new_order = str(j, "newOrder");
+  d.revoke_cert = str(j, "revokeCert");
+  d.key_change = str(j, "keyChange");
+  d.new_authz = str(j, "newAuthz");
+  d.renewal_info = str(j, "renewalInfo");
+  if (d.new_nonce.empty()) return missing("directory", "newNonce");
+  if (d.new_account.empty()) return missing("directory", "newAccount");
+  if (d.new_order.empty()) return missing("directory", "newOrder");
+  if (auto m = j.find("meta"); m != j.end() && m->is_object()) {
+    d.terms_of_service = str(*m, "termsOfService");
+    d.website = str(*m, "website");
+    if (auto c = m->find("caaIdentities"); c != m->end() && c->is_array()) {
+      for (const auto& v : *c) {
+        if (v.is_string()) d.caa_identities.push_back(v.get<std::string>());
+      }
+    }
+    if (auto e = m->find("externalAccountRequired"); e != m->end() && e->is_boolean()) {
+      d.external_account_required = e->get<bool>();
+    }
+  }
+  return d;
+}
+
+Result<Account> parse_account(const json& j) {
+  if (!j.is_object()) return make_error(Errc::kProtocol, "account is not a JSON object");
+  Account a;
+  a.status = str(j, "status");
+  if (a.status.empty()) return missing("account", "status");
+  a.orders = str(j, "orders");
+  if (auto c = j.find("contact"); c != j.end() && c->is_array()) {
+    for (const auto& v : *c) {
+      if (v.is_string()) a.contact.push_back(v.get<std::string>());
+    }
+  }
+  return a;
+}
+
+Result<Challenge> parse_challenge(const json& j) {
+  if (!j.is_object()) return make_error(Errc::kProtocol, "challenge is not a JSON object");
+  Challenge c;
+  c.type = str(j, "type");
+  c.url = str(j, "url");
+  c.status = str(j, "status");
+  c.token = str(j, "token");
+  c.error = problem_member(j, "error");
+  if (c.type.empty()) return missing("challenge", "type");
+  if (c.url.empty()) return missing("challenge", "url");
+  if (c.status.empty()) return missing("challenge", "status");
+  return c;
+}
+
+Result<Authorization> parse_authorization(const json& j) {
+  if (!j.is_object()) return make_error(Errc::kProtocol, "authorization is not a JSON object");
+  Authorization a;
+  auto id_it = j.find("identifier");
+  if (id_it == j.end()) return missing("authorization", "identifier");
+  ACME_ASSIGN(a.identifier, parse_identifier(*id_it));
+  a.status = str(j, "status");
+  if (a.status.empty()) return missing("authorization", "status");
+  a.expires = str(j, "expires");
+  if (auto w = j.find("wildcard"); w != j.end() && w->is_boolean()) a.wildcard = w->get<bool>();
+  auto ch = j.find("challenges");
+  if (ch == j.end() || !ch->is_array()) return missing("authorization", "challenges");
+  for (const auto& c : *ch) {
+    auto parsed = parse_challenge(c);
+    // RFC 8555 §7.1.4: clients ignore challenges they cannot parse or do not support.
+    if (parsed) a.challenges.push_back(std::move(*parsed));
+  }
+  return a;
+}
+
+Result<Order> parse_order(const json& j) {
+  if (!j.is_object()) return make_error(Errc::kProtocol, "order is not a JSON object");
+  Order o;
+  o.status = str(j, "status");
+  if (o.status.empty()) return missing("order", "status");
+  o.expires = str(j, "expires");
+  o.finalize = str(j, "finalize");
+  o.certificate = str(j, "certificate");
+  o.replaces = str(j, "replaces");
+  o.error = problem_member(j, "error");
+  if (auto ids = j.find("identifiers"); ids != j.end() && ids->is_array()) {
+    for (const auto& i : *ids) {
+      ACME_ASSIGN(auto id, parse_identifier(i));
+      o.identifiers.push_back(std::move(id));
+    }
+  }
+  auto az = j.find("authorizations");
+  if (az == j.end() || !az->is_array()) return missing("order", "authorizations");
+  for (const auto& u : *az) {
+    if (!u.is_string()) return missing("order", "authorizations");
+    o.authorizations.push_back(u.get<std::string>());
+  }
+  if (o.finalize.empty()) return missing("order", "finalize");
+  return o;
+}
+
+Result<RenewalInfo> parse_renewal_info(const json& j) {
+  if (!j.is_object()) return make_error(Errc::kProtocol, "renewalInfo is not a JSON object");
+  auto sw = j.find("suggestedWindow");
+  if (sw == j.end() || !sw->is_object()) return missing("renewalInfo", "suggestedWindow");
+  auto start = parse_rfc3339(str(*sw, "start"));
+  auto end = parse_rfc3339(str(*sw, "end"));
+  if (!start) return missing("renewalInfo suggestedWindow", "start");
+  if (!end) return missing("renewalInfo suggestedWindow", "end");
+  // RFC 9773 §4.2: a window whose end is not after its start is invalid.
+  if (*end <= *start) {
+    return make_error(Errc::kProtocol, "renewalInfo suggestedWindow ends before it starts");
+  }
+  RenewalInfo r;
+  r.window_start = *start;
+  r.window_end = *end;
+  r.explanation_url = str(j, "explanationURL");
+  return r;
+}
+
+}  // namespace acme
