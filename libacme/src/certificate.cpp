@@ -1,14 +1,13 @@
 #include "acme/certificate.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/asn1.h>
+#include <openssl/pem.h>
 #include <sys/socket.h>
 
 #include <cstdint>
 #include <ctime>
 #include <utility>
-
-#include <openssl/asn1.h>
-#include <openssl/pem.h>
 
 #include "acme/base64url.hpp"
 #include "ossl.hpp"
@@ -18,8 +17,7 @@ namespace {
 
 using detail::ossl_error;
 
-using Asn1Ia5StringPtr =
-    std::unique_ptr<ASN1_IA5STRING, detail::OsslDeleter<&ASN1_IA5STRING_free>>;
+using Asn1Ia5StringPtr = std::unique_ptr<ASN1_IA5STRING, detail::OsslDeleter<&ASN1_IA5STRING_free>>;
 
 // RFC 5280 Appendix A.1: ub-common-name is 64 characters.
 constexpr std::size_t kMaxCommonName = 64;
@@ -76,8 +74,8 @@ Result<detail::GeneralNamePtr> make_general_name(const Identifier& id) {
       return make_error(Errc::kInvalidInput, "CSR: invalid DNS identifier \"" + id.value + "\"");
     }
     Asn1Ia5StringPtr name(ASN1_IA5STRING_new());
-    if (!name || ASN1_STRING_set(name.get(), id.value.data(), static_cast<int>(id.value.size())) !=
-                     1) {
+    if (!name ||
+        ASN1_STRING_set(name.get(), id.value.data(), static_cast<int>(id.value.size())) != 1) {
       return ossl_error("ASN1_STRING_set(dNSName)");
     }
     GENERAL_NAME_set0_value(gen.get(), GEN_DNS, name.release());
@@ -89,16 +87,15 @@ Result<detail::GeneralNamePtr> make_general_name(const Identifier& id) {
       return make_error(Errc::kInvalidInput, "CSR: invalid IP identifier \"" + id.value + "\"");
     }
     detail::Asn1OctetStringPtr address(ASN1_OCTET_STRING_new());
-    if (!address || ASN1_OCTET_STRING_set(address.get(),
-                                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                                          static_cast<int>(bytes.size())) != 1) {
+    if (!address ||
+        ASN1_OCTET_STRING_set(address.get(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                              static_cast<int>(bytes.size())) != 1) {
       return ossl_error("ASN1_OCTET_STRING_set(iPAddress)");
     }
     GENERAL_NAME_set0_value(gen.get(), GEN_IPADD, address.release());
     return gen;
   }
-  return make_error(Errc::kInvalidInput,
-                    "CSR: unsupported identifier type \"" + id.type + "\"");
+  return make_error(Errc::kInvalidInput, "CSR: unsupported identifier type \"" + id.type + "\"");
 }
 
 // The subjectAltName extension listing every identifier (RFC 8555 §7.4: the CSR names
@@ -170,18 +167,18 @@ Result<std::string> serial_der_content(const ASN1_INTEGER* serial) {
   long content_len = 0;
   int tag = 0;
   int cls = 0;
-  if ((ASN1_get_object(&p, &content_len, &tag, &cls, len) & 0x80) != 0 ||
-      tag != V_ASN1_INTEGER) {
+  if ((ASN1_get_object(&p, &content_len, &tag, &cls, len) & 0x80) != 0 || tag != V_ASN1_INTEGER) {
     return ossl_error("ASN1_get_object(serialNumber)");
   }
-  const auto offset = static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der.data()));
+  const auto offset =
+      static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der.data()));
   return der.substr(offset, static_cast<std::size_t>(content_len));
 }
 
 void read_sans(X509* cert, CertificateInfo& info) {
   int crit = 0;
-  detail::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
+  detail::GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
   if (!names) return;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gen = sk_GENERAL_NAME_value(names.get(), i);
@@ -252,9 +249,9 @@ Result<CertificateInfo> inspect_certificate(std::string_view pem) {
 
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
   const std::string magnitude = asn1_bytes(serial);
-  info.serial_hex = (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? "-" : "") +
-                    to_hex(reinterpret_cast<const unsigned char*>(magnitude.data()),
-                           magnitude.size());
+  info.serial_hex =
+      (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? "-" : "") +
+      to_hex(reinterpret_cast<const unsigned char*>(magnitude.data()), magnitude.size());
   if (info.serial_hex.empty()) info.serial_hex = "00";
 
   ACME_ASSIGN(info.not_before, asn1_time_to_sys(X509_get0_notBefore(cert.get()), "notBefore"));
@@ -308,9 +305,8 @@ bool key_matches_certificate(const PrivateKey& key, std::string_view cert_pem) {
   auto cert = read_certificate(cert_pem);
   if (!cert) return false;
   const EVP_PKEY* cert_key = X509_get0_pubkey(cert->get());
-  const bool match =
-      cert_key != nullptr &&
-      EVP_PKEY_eq(cert_key, static_cast<const EVP_PKEY*>(key.native_handle())) == 1;
+  const bool match = cert_key != nullptr &&
+                     EVP_PKEY_eq(cert_key, static_cast<const EVP_PKEY*>(key.native_handle())) == 1;
   ERR_clear_error();
   return match;
 }

@@ -136,14 +136,28 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
 
   t = clock_.steady_now();
   if (order.status == "pending") {
-    ACME_ASSIGN(order, client_.poll_order(order.url, {"ready", "valid"}, request.poll));
+    // Every authorization is valid now, so the order is normally "ready" already: look
+    // once at once, and only poll (with its initial delay) when the CA lags behind.
+    ACME_ASSIGN(order, client_.get_order(order.url));
+    if (order.status == "pending") {
+      ACME_ASSIGN(order, client_.poll_order(order.url, {"ready", "valid"}, request.poll));
+    }
   }
+  if (order.status == "invalid") {
+    Error e = make_error(Errc::kValidation, "order " + order.url + " is invalid");
+    e.problem = order.error;
+    return e;
+  }
+  // A fresh key is used as generated; only a supplied key is parsed (PEM decoding is the
+  // most expensive step of a one-shot issuance after the TLS handshake).
+  auto cert_key_r = request.key_pem.empty() ? PrivateKey::generate(request.key_type)
+                                            : PrivateKey::from_pem(request.key_pem);
+  if (!cert_key_r) return std::move(cert_key_r).error().context("certificate key");
+  PrivateKey cert_key = std::move(*cert_key_r);
   std::string key_pem = request.key_pem;
   if (key_pem.empty()) {
-    ACME_ASSIGN(auto key, PrivateKey::generate(request.key_type));
-    ACME_ASSIGN(key_pem, key.to_pem());
+    ACME_ASSIGN(key_pem, cert_key.to_pem());
   }
-  ACME_ASSIGN(auto cert_key, PrivateKey::from_pem(key_pem));
   if (order.status == "ready") {
     ACME_ASSIGN(auto csr, make_csr_der(cert_key, request.identifiers));
     ACME_ASSIGN(order, client_.finalize(order, csr));

@@ -1,14 +1,14 @@
 #include "acme/key.hpp"
 
-#include <new>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+
+#include <new>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "acme/base64url.hpp"
 #include "ossl.hpp"
@@ -168,8 +168,10 @@ Result<detail::EvpPkeyPtr> rsa_from_jwk(const nlohmann::json& jwk) {
   ACME_CHECK(push("d", OSSL_PKEY_PARAM_RSA_D));
   // RFC 7518 §6.3.2: the CRT members come all together or not at all.
   static constexpr std::pair<const char*, const char*> kCrt[] = {
-      {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},    {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},
-      {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1}, {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2},
+      {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+      {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},
+      {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+      {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2},
       {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1}};
   int present = 0;
   for (const auto& [member, param] : kCrt) present += jwk.contains(member) ? 1 : 0;
@@ -218,8 +220,8 @@ Result<detail::EvpPkeyPtr> ec_from_jwk(const nlohmann::json& jwk) {
   if (!priv) return ossl_error("BN_bin2bn");
   detail::OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld) return ossl_error("OSSL_PARAM_BLD_new");
-  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, ossl_curve(type),
-                                      0) != 1 ||
+  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, ossl_curve(type), 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()) != 1) {
@@ -243,8 +245,8 @@ Result<void> check_pair(EVP_PKEY* pkey) {
 }  // namespace
 
 Result<KeyType> parse_key_type(std::string_view name) {
-  for (const KeyType t : {KeyType::kEc256, KeyType::kEc384, KeyType::kRsa2048,
-                          KeyType::kRsa3072, KeyType::kRsa4096}) {
+  for (const KeyType t : {KeyType::kEc256, KeyType::kEc384, KeyType::kRsa2048, KeyType::kRsa3072,
+                          KeyType::kRsa4096}) {
     if (to_string(t) == name) return t;
   }
   return make_error(Errc::kInvalidInput,
@@ -284,9 +286,8 @@ Result<PrivateKey> PrivateKey::generate(KeyType type) {
     case KeyType::kRsa4096: rsa_bits = 4096; break;
     default: break;
   }
-  detail::EvpPkeyPtr pkey(is_ec(type)
-                              ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", ossl_curve(type))
-                              : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", rsa_bits));
+  detail::EvpPkeyPtr pkey(is_ec(type) ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", ossl_curve(type))
+                                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", rsa_bits));
   if (!pkey) return ossl_error("EVP_PKEY_Q_keygen");
   ACME_ASSIGN(LoadedKey key, load(std::move(pkey)));
   auto impl = std::make_unique<Impl>(
@@ -361,8 +362,7 @@ Result<std::string> PrivateKey::sign(std::string_view data) const {
   detail::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return ossl_error("EVP_MD_CTX_new");
   // RS256 is RSASSA-PKCS1-v1_5, OpenSSL's default RSA padding (RFC 7518 §3.3).
-  if (EVP_DigestSignInit(ctx.get(), nullptr, digest_for(type_), nullptr, impl_->pkey.get()) !=
-      1) {
+  if (EVP_DigestSignInit(ctx.get(), nullptr, digest_for(type_), nullptr, impl_->pkey.get()) != 1) {
     return ossl_error("EVP_DigestSignInit");
   }
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());

@@ -4,13 +4,6 @@
 // exists. STYLE.md (OpenBSD acme-client): a failure names the call that failed and appends
 // the drained OpenSSL error queue.
 
-#include <cstddef>
-#include <limits>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -21,6 +14,13 @@
 #include <openssl/params.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "acme/result.hpp"
 
@@ -58,8 +58,7 @@ using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, OsslDeleter<&GENERAL_NAME_f
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OsslDeleter<&GENERAL_NAMES_free>>;
 using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, OsslDeleter<&AUTHORITY_KEYID_free>>;
 using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, OsslDeleter<&ASN1_INTEGER_free>>;
-using Asn1OctetStringPtr =
-    std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<&ASN1_OCTET_STRING_free>>;
+using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<&ASN1_OCTET_STRING_free>>;
 using Asn1TimePtr = std::unique_ptr<ASN1_TIME, OsslDeleter<&ASN1_TIME_free>>;
 using BioPtr = std::unique_ptr<BIO, OsslDeleter<&BIO_free_all>>;
 using BnPtr = std::unique_ptr<BIGNUM, OsslDeleter<&BN_free>>;

@@ -42,6 +42,9 @@ class HttpClient {
 
 struct HttpOptions {
   std::string ca_bundle;  // extra trusted roots (PEM file), added to the system store
+  // System roots as an OpenSSL hashed directory; empty: /etc/ssl/certs when it exists,
+  // else libcurl's built-in default bundle.
+  std::string system_ca_dir;
   std::string user_agent = "acmectl/0.1 libacme";
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds total_timeout{60'000};
