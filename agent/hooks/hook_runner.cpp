@@ -95,18 +95,27 @@ acme::Result<void> run_hook(const std::string& command, const HookContext& ctx,
   ::close(out[1]);
   std::string output;
   bool timed_out = false;
+  bool exited = false;
+  int status = 0;
   const auto deadline = started + timeout;
+  // Read until EOF; once the hook itself has exited, stop at the first quiet moment so a
+  // daemon it started (holding the pipe open) cannot keep us waiting.
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    if (left.count() <= 0 && !exited) {
       timed_out = true;
       break;
     }
     pollfd p{out[0], POLLIN, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    const int r = ::poll(&p, 1, exited ? 0 : static_cast<int>(std::min<long long>(left.count(), 50)));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) continue;
+    if (r == 0) {
+      if (exited) break;
+      exited = ::waitpid(pid, &status, WNOHANG) == pid;
+      continue;
+    }
+    if (r < 0) break;
     char buf[4096];
     const ssize_t n = ::read(out[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -130,8 +139,7 @@ acme::Result<void> run_hook(const std::string& command, const HookContext& ctx,
                                           std::to_string(timeout.count()) + "s and was stopped");
   }
   {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (!exited && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     std::string last_line;
     {

@@ -1,0 +1,100 @@
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "store/store.hpp"
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/acmectl-store-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { (void)!system(("rm -rf '" + path + "'").c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("store: a new database is migrated to the current schema version") {
+  TempDir dir;
+  auto s = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(s);
+  CHECK((*s)->schema_version() == 1);
+  // Opening again is a no-op migration.
+  s->reset();
+  auto again = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(again);
+  CHECK((*again)->schema_version() == 1);
+}
+
+TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
+  TempDir dir;
+  const std::string path = dir.path + "/new.db";
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto s = agent::Store::open(path);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message ==
+        "store: schema version 99 is newer than this acmectl understands (1)");
+}
+
+TEST_CASE("store: accounts, certificates, orders and events round-trip") {
+  TempDir dir;
+  auto opened = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(opened);
+  agent::Store& s = **opened;
+
+  REQUIRE(s.upsert_account({"https://ca.test/dir", "/k", "https://ca.test/acct/1", "mailto:a@b"}));
+  auto a = s.find_account("https://ca.test/dir");
+  REQUIRE(a);
+  REQUIRE(a->has_value());
+  CHECK((*a)->account_url == "https://ca.test/acct/1");
+  CHECK_FALSE(s.find_account("https://other/dir")->has_value());
+
+  agent::CertificateRecord c;
+  c.name = "example";
+  c.domains = {"example.com", "www.example.com"};
+  c.out_dir = "/out/example";
+  c.server = "https://ca.test/dir";
+  c.not_after = 1'900'000'000;
+  c.serial = "0abc";
+  REQUIRE(s.upsert_certificate(c));
+  c.serial = "0def";
+  c.consecutive_failures = 3;
+  REQUIRE(s.upsert_certificate(c));
+  auto found = s.find_certificate("example");
+  REQUIRE(found);
+  REQUIRE(found->has_value());
+  CHECK((*found)->domains == c.domains);
+  CHECK((*found)->serial == "0def");
+  CHECK((*found)->consecutive_failures == 3);
+  CHECK((*found)->not_after == 1'900'000'000);
+  CHECK(s.list_certificates()->size() == 1);
+
+  REQUIRE(s.set_order("example", "https://ca.test/order/1", "pending"));
+  CHECK(s.find_order("example")->value() == "https://ca.test/order/1");
+  REQUIRE(s.clear_order("example"));
+  CHECK_FALSE(s.find_order("example")->has_value());
+
+  REQUIRE(s.add_event({"example", "obtained", 100, "serial 0abc"}));
+  REQUIRE(s.add_event({"example", "failed", 200, "boom"}));
+  auto ev = s.events("example");
+  REQUIRE(ev);
+  REQUIRE(ev->size() == 2);
+  CHECK((*ev)[0].kind == "failed");  // newest first
+  CHECK((*ev)[1].detail == "serial 0abc");
+}
+
+TEST_CASE("store: a path that cannot be opened is a clear error") {
+  auto s = agent::Store::open("/nonexistent-dir/sub/a.db");
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message.rfind("store: cannot open /nonexistent-dir/sub/a.db", 0) == 0);
+}
