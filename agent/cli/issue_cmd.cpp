@@ -28,10 +28,7 @@ CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
       ->take_all();
   cmd->add_option("--name", o.name, "Certificate name (default: the first name)");
   cmd->add_option("--key-type", o.key_type, "ec256 (default), ec384, rsa2048, rsa3072, rsa4096");
-  cmd->add_option("--challenge", o.challenge, "http-01 (default) or dns-01");
-  cmd->add_option("--http01-listen", o.http01_listen,
-                  "Built-in HTTP-01 responder address (default :80)");
-  cmd->add_option("--webroot", o.webroot, "Write HTTP-01 responses under DIR instead");
+  add_challenge_options(*cmd, o.challenge);
   cmd->add_option("--out", o.out, "Output directory (default STATE/live)");
   cmd->add_option("--deploy-hook", o.deploy_hook, "Command to run after the files are installed");
   cmd->add_option("--preferred-chain", o.preferred_chain,
@@ -65,18 +62,10 @@ bool valid_cert_name(const std::string& n) {
 int run_issue(const GlobalOptions& g, const IssueOptions& o) {
   auto log = logger("issue");
   // 1. Everything the user typed is checked before anything touches the network or disk.
-  if (o.challenge != "http-01" && o.challenge != "dns-01") {
-    return fail(make_error(Errc::kInvalidInput,
-                           "--challenge " + o.challenge + ": use http-01 or dns-01"));
-  }
-  if (o.challenge == "dns-01") {
-    return fail(make_error(Errc::kInvalidInput,
-                           "--challenge dns-01: DNS-01 is not available in this build yet"));
-  }
-  if (!o.webroot.empty() && !o.http01_listen.empty()) {
-    return fail(make_error(Errc::kInvalidInput, "use either --webroot or --http01-listen"));
-  }
-  auto ids = acme::normalize_identifiers(o.domains, /*allow_wildcard=*/o.challenge == "dns-01");
+  ChallengeSettings ch = o.challenge;
+  apply_challenge_env(ch);
+  if (auto r = check_challenge_settings(ch); !r) return fail(r.error());
+  auto ids = acme::normalize_identifiers(o.domains, /*allow_wildcard=*/ch.challenge == "dns-01");
   if (!ids) return fail(ids.error());
   auto key_type = acme::parse_key_type(o.key_type);
   if (!key_type) return fail(key_type.error());
@@ -96,17 +85,9 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o) {
   const std::string out_dir = out_root + "/" + name;
 
   // 2. The responder binds before any order exists, so a busy port fails early.
-  std::unique_ptr<acme::Http01Responder> responder;
-  std::unique_ptr<acme::Solver> solver;
-  const std::string listen = o.http01_listen.empty() ? ":80" : o.http01_listen;
-  if (!o.webroot.empty()) {
-    solver = std::make_unique<acme::Http01WebrootSolver>(o.webroot);
-  } else {
-    auto r = acme::Http01Responder::start(listen);
-    if (!r) return fail(r.error());
-    responder = std::move(*r);
-    solver = std::make_unique<acme::Http01StandaloneSolver>(*responder);
-  }
+  auto bundle = make_solver(ch);
+  if (!bundle) return fail(bundle.error());
+  acme::Solver& solver = *bundle->solver;
 
   // 3. Connect before writing anything: an unreachable or untrusted CA leaves no trace.
   auto t0 = std::chrono::steady_clock::now();
@@ -129,7 +110,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o) {
   req.on_order_created = [&db, &name, &log](const std::string& url) {
     if (auto r = db.set_order(name, url, "pending"); !r) log->warn("{}", r.error().to_string());
   };
-  acme::Issuer issuer(*session->client, *solver, acme::system_clock(),
+  acme::Issuer issuer(*session->client, solver, acme::system_clock(),
                       [&log](std::string_view step, std::chrono::milliseconds took,
                              std::string_view detail) {
                         log->info("{} took_ms={}{}{}", step, took.count(),
@@ -161,9 +142,9 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o) {
   rec.domains.clear();
   for (const auto& id : *ids) rec.domains.push_back(id.value);
   rec.key_type = std::string(acme::to_string(*key_type));
-  rec.challenge = o.challenge;
-  rec.http01_listen = o.webroot.empty() ? listen : "";
-  rec.webroot = o.webroot;
+  rec.challenge = ch.challenge;
+  rec.http01_listen = ch.webroot.empty() ? (ch.http01_listen.empty() ? ":80" : ch.http01_listen) : "";
+  rec.webroot = ch.webroot;
   rec.out_dir = out_dir;
   rec.server = *directory_url;
   rec.deploy_hook = o.deploy_hook;

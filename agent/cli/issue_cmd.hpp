@@ -1,6 +1,7 @@
 #pragma once
 #include <CLI/App.hpp>
 
+#include "cli/challenge_setup.hpp"
 #include "cli/common.hpp"
 
 namespace agent::cli {
@@ -9,9 +10,7 @@ struct IssueOptions {
   std::vector<std::string> domains;
   std::string name;
   std::string key_type = "ec256";
-  std::string challenge = "http-01";
-  std::string http01_listen;
-  std::string webroot;
+  ChallengeSettings challenge;
   std::string out;
   std::string deploy_hook;
   std::string preferred_chain;

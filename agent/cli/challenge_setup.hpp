@@ -1,0 +1,53 @@
+#pragma once
+// Builds the challenge solver for a certificate from its settings. Shared by `issue`,
+// `renew` and the agent so every path solves challenges the same way.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/App.hpp>
+
+#include "acme/challenge.hpp"
+#include "acme/result.hpp"
+
+namespace agent::cli {
+
+struct ChallengeSettings {
+  std::string challenge = "http-01";  // http-01 | dns-01
+  std::string http01_listen;          // built-in responder; empty: ":80"
+  std::string webroot;                // or a webroot
+  // dns-01
+  std::string dns_provider;  // rfc2136 | exec
+  std::string dns_exec;
+  std::string rfc2136_server;
+  std::string rfc2136_tsig_name;
+  std::string rfc2136_tsig_secret;
+  std::string rfc2136_tsig_secret_file;
+  std::string rfc2136_tsig_algorithm = "hmac-sha256";
+  std::vector<std::string> dns_resolvers;
+  int propagation_timeout = 120;
+};
+
+// Registers --challenge, --http01-listen, --webroot and the DNS-01 options on cmd.
+void add_challenge_options(CLI::App& cmd, ChallengeSettings& s);
+
+// Fills unset DNS-01 settings from ACMECTL_RFC2136_* environment variables.
+void apply_challenge_env(ChallengeSettings& s);
+
+// A ready solver and whatever it needs kept alive (the responder).
+struct SolverBundle {
+  std::unique_ptr<acme::Http01Responder> responder;
+  std::unique_ptr<acme::Solver> solver;
+};
+
+// Validates the settings and builds the solver. An http-01 responder binds here, so a busy
+// port is reported before any order is created. `shared` (optional) is an already-running
+// responder to use instead of binding one (the agent's).
+acme::Result<SolverBundle> make_solver(const ChallengeSettings& s,
+                                       acme::Http01Responder* shared = nullptr);
+
+// Checks the settings without binding or connecting anything.
+acme::Result<void> check_challenge_settings(const ChallengeSettings& s);
+
+}  // namespace agent::cli
