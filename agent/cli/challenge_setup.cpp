@@ -2,10 +2,56 @@
 
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 namespace agent::cli {
 
 using acme::Errc;
 using acme::make_error;
+
+std::string to_json(const ChallengeSettings& s) {
+  nlohmann::json j{{"challenge", s.challenge},
+                   {"http01_listen", s.http01_listen},
+                   {"webroot", s.webroot},
+                   {"dns_provider", s.dns_provider},
+                   {"dns_exec", s.dns_exec},
+                   {"rfc2136_server", s.rfc2136_server},
+                   {"rfc2136_tsig_name", s.rfc2136_tsig_name},
+                   {"rfc2136_tsig_secret", s.rfc2136_tsig_secret},
+                   {"rfc2136_tsig_secret_file", s.rfc2136_tsig_secret_file},
+                   {"rfc2136_tsig_algorithm", s.rfc2136_tsig_algorithm},
+                   {"dns_resolvers", s.dns_resolvers},
+                   {"propagation_timeout", s.propagation_timeout}};
+  return j.dump();
+}
+
+ChallengeSettings challenge_settings_from_json(const std::string& text) {
+  ChallengeSettings s;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return s;
+  auto str = [&j](const char* key, std::string& out) {
+    if (auto it = j.find(key); it != j.end() && it->is_string()) out = it->get<std::string>();
+  };
+  str("challenge", s.challenge);
+  str("http01_listen", s.http01_listen);
+  str("webroot", s.webroot);
+  str("dns_provider", s.dns_provider);
+  str("dns_exec", s.dns_exec);
+  str("rfc2136_server", s.rfc2136_server);
+  str("rfc2136_tsig_name", s.rfc2136_tsig_name);
+  str("rfc2136_tsig_secret", s.rfc2136_tsig_secret);
+  str("rfc2136_tsig_secret_file", s.rfc2136_tsig_secret_file);
+  str("rfc2136_tsig_algorithm", s.rfc2136_tsig_algorithm);
+  if (auto it = j.find("dns_resolvers"); it != j.end() && it->is_array()) {
+    for (const auto& r : *it) {
+      if (r.is_string()) s.dns_resolvers.push_back(r.get<std::string>());
+    }
+  }
+  if (auto it = j.find("propagation_timeout"); it != j.end() && it->is_number_integer()) {
+    s.propagation_timeout = it->get<int>();
+  }
+  return s;
+}
 
 void add_challenge_options(CLI::App& cmd, ChallengeSettings& s) {
   cmd.add_option("--challenge", s.challenge, "http-01 (default) or dns-01");

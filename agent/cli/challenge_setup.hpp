@@ -29,6 +29,12 @@ struct ChallengeSettings {
   int propagation_timeout = 120;
 };
 
+// Stored with each certificate (store column challenge_settings) so renewals solve the
+// same way. Secrets given inline are stored too: the store is 0600 in a 0700 directory.
+std::string to_json(const ChallengeSettings& s);
+// Unknown or missing members keep their defaults.
+ChallengeSettings challenge_settings_from_json(const std::string& json);
+
 // Registers --challenge, --http01-listen, --webroot and the DNS-01 options on cmd.
 void add_challenge_options(CLI::App& cmd, ChallengeSettings& s);
 

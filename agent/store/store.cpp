@@ -97,6 +97,9 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_cert ON events(cert_name, id);
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN challenge_settings TEXT NOT NULL DEFAULT '{}';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -197,7 +200,7 @@ namespace {
 constexpr const char* kCertColumns =
     "name, domains, key_type, challenge, http01_listen, webroot, out_dir, server, deploy_hook, "
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
-    "consecutive_failures, next_attempt, last_error, last_success";
+    "consecutive_failures, next_attempt, last_error, last_success, challenge_settings";
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -225,6 +228,7 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.next_attempt = sqlite3_column_int64(s, 16);
   c.last_error = col_text(s, 17);
   c.last_success = sqlite3_column_int64(s, 18);
+  c.challenge_settings = col_text(s, 19);
   return c;
 }
 
@@ -255,7 +259,7 @@ Result<std::vector<CertificateRecord>> Store::list_certificates() {
 Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
-      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -264,7 +268,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "ari_chosen_time=excluded.ari_chosen_time, next_check=excluded.next_check, "
       "consecutive_failures=excluded.consecutive_failures, "
       "next_attempt=excluded.next_attempt, last_error=excluded.last_error, "
-      "last_success=excluded.last_success, updated_at=excluded.updated_at";
+      "last_success=excluded.last_success, challenge_settings=excluded.challenge_settings, "
+      "updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
   bind_value(s.get(), i++, c.name);
@@ -286,6 +291,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.next_attempt);
   bind_value(s.get(), i++, c.last_error);
   bind_value(s.get(), i++, c.last_success);
+  bind_value(s.get(), i++, c.challenge_settings.empty() ? std::string("{}") : c.challenge_settings);
   const int64_t now = now_unix();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);

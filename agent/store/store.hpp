@@ -34,6 +34,7 @@ struct CertificateRecord {
   std::string out_dir;   // the directory holding cert.pem etc. (OUT/NAME)
   std::string server;    // ACME directory URL
   std::string deploy_hook;
+  std::string challenge_settings;  // JSON of cli::ChallengeSettings (DNS-01 options etc.)
   int64_t not_before = 0;  // unix seconds
   int64_t not_after = 0;
   std::string serial;
