@@ -238,9 +238,12 @@ Result<Authorization> Client::poll_authorization(const std::string& url,
 }
 
 Result<Order> Client::poll_order(const std::string& url, const std::vector<std::string>& want,
-                                 const PollOptions& options) {
+                                 const PollOptions& options,
+                                 std::optional<std::chrono::seconds> first_retry_after) {
   const auto deadline = clock_.steady_now() + options.timeout;
-  auto delay = options.first_delay;
+  auto delay = first_retry_after
+                   ? std::chrono::duration_cast<std::chrono::milliseconds>(*first_retry_after)
+                   : options.first_delay;
   while (true) {
     if (clock_.steady_now() + delay > deadline) {
       return make_error(Errc::kTimeout, "order " + url + " not ready after " +

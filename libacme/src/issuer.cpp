@@ -163,7 +163,7 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
     ACME_ASSIGN(order, client_.finalize(order, csr));
   }
   if (order.status != "valid") {
-    ACME_ASSIGN(order, client_.poll_order(order.url, {"valid"}, request.poll));
+    ACME_ASSIGN(order, client_.poll_order(order.url, {"valid"}, request.poll, order.retry_after));
   }
   if (order.certificate.empty()) {
     return make_error(Errc::kProtocol, "order " + order.url + " is valid but has no certificate");

@@ -71,8 +71,11 @@ class Client {
   // with the challenge error). Honours Retry-After; fails with kTimeout after options.timeout.
   Result<Authorization> poll_authorization(const std::string& url, const PollOptions& options);
   // Polls an order until its status is one of want ("ready", "valid") or invalid.
+  // first_retry_after: the Retry-After of the response that led here (finalize answering
+  // "processing"), which then replaces the first delay.
   Result<Order> poll_order(const std::string& url, const std::vector<std::string>& want,
-                           const PollOptions& options);
+                           const PollOptions& options,
+                           std::optional<std::chrono::seconds> first_retry_after = std::nullopt);
 
   Transport& transport() noexcept { return transport_; }
 

@@ -1,0 +1,61 @@
+#pragma once
+// The agent's TOML config (INTERFACE.md "Config file"). Every command-line option has a
+// config spelling; the command line wins. Unknown keys are an error naming file, line, key.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme/result.hpp"
+#include "cli/challenge_setup.hpp"
+
+namespace agent {
+
+struct AcmeSection {
+  std::string server;     // directory URL or "letsencrypt" / "letsencrypt-staging"
+  std::string ca_bundle;
+  std::string email;
+  bool agree_tos = false;
+};
+
+struct AgentSection {
+  std::string metrics_listen = "127.0.0.1:9469";
+  std::string http01_listen;      // built-in responder shared by every http-01 certificate
+  int renew_before_days = 30;
+  int concurrency = 4;
+  std::string post_hook;          // once after any renewal in a pass
+  int check_interval_seconds = 3600;  // how often certificates are re-examined at most
+  int hook_timeout_seconds = 300;
+};
+
+struct CertificateConfig {
+  std::string name;
+  std::vector<std::string> domains;
+  std::string key_type = "ec256";
+  cli::ChallengeSettings challenge;
+  std::string out;          // output root; files go to OUT/NAME
+  std::string deploy_hook;
+  std::string server;       // per-certificate CA override; empty: [acme] server
+  std::optional<int> renew_before_days;
+  std::string preferred_chain;
+};
+
+struct Config {
+  std::string path;  // the file it was read from
+  std::string state_dir;
+  AcmeSection acme;
+  AgentSection agent;
+  std::vector<CertificateConfig> certificates;
+};
+
+// Parses and validates a config file. Errors are kInvalidInput with one line:
+//   "FILE:LINE:COL: unknown key 'renew_befor' in [agent]"
+//   "FILE:LINE:COL: 'concurrency' must be an integer between 1 and 64"
+//   "FILE: [[certificate]] #2 (name \"x\"): domains must not be empty"
+//   "FILE:LINE:COL: TOML syntax error: <toml++ description>"
+// [defaults] keys are applied to every [[certificate]] that does not set them.
+acme::Result<Config> load_config(const std::string& path);
+// Same, from text (tests); `path` only names the source in messages.
+acme::Result<Config> parse_config(const std::string& text, const std::string& path);
+
+}  // namespace agent

@@ -1,0 +1,484 @@
+// RFC 8555 resources of the fake ACME server: directory, accounts, orders,
+// authorizations, challenges, finalization, certificates, revocation.
+
+#include <ctime>
+
+#include "fake_acme_server.hpp"
+#include "fake_ca.hpp"
+#include "fake_jws.hpp"
+
+namespace acme::test {
+namespace {
+
+constexpr const char* kUrn = "urn:ietf:params:acme:error:";
+
+nlohmann::json identifier_json(const acme::Identifier& id) {
+  return {{"type", id.type}, {"value", id.value}};
+}
+
+std::string describe(const std::vector<acme::Identifier>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id.type + ":" + id.value;
+  return "[" + out + "]";
+}
+
+nlohmann::json parse_payload(const std::string& payload) {
+  return payload.empty() ? nlohmann::json() : nlohmann::json::parse(payload, nullptr, false);
+}
+
+std::string format_time(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string FakeAcmeServer::expires() const {
+  return format_time(now() + std::chrono::hours(24 * 7));
+}
+
+acme::HttpResponse FakeAcmeServer::handle_directory() {
+  const std::string b(kBase);
+  nlohmann::json dir = {{"newNonce", b + "/new-nonce"},
+                        {"newAccount", b + "/new-account"},
+                        {"newOrder", b + "/new-order"},
+                        {"revokeCert", b + "/revoke-cert"},
+                        {"keyChange", b + "/key-change"},
+                        {"meta",
+                         {{"termsOfService", b + "/terms"},
+                          {"website", b},
+                          {"caaIdentities", {"ca.test"}},
+                          {"externalAccountRequired", false}}}};
+  // Like Pebble, no Replay-Nonce on the directory: the first nonce comes from newNonce.
+  acme::HttpResponse resp;
+  resp.status = 200;
+  resp.headers.emplace_back("content-type", "application/json");
+  resp.body = dir.dump();
+  return resp;
+}
+
+// ---- Accounts (RFC 8555 §7.3) ---------------------------------------------------------
+
+namespace {
+nlohmann::json account_json(const std::string& url, const std::string& status,
+                            const nlohmann::json& contact) {
+  return {{"status", status}, {"contact", contact}, {"orders", url + "/orders"}};
+}
+}  // namespace
+
+acme::HttpResponse FakeAcmeServer::handle_new_account(const Signed& s) {
+  const nlohmann::json p = parse_payload(s.payload);
+  if (!p.is_object()) {
+    violation("newAccount without a payload object (POST-as-GET is not defined here)");
+    return problem(400, "malformed", "newAccount needs a JSON object payload");
+  }
+  if (s.jwk.is_null()) return problem(400, "malformed", "newAccount needs a jwk header");
+  if (!s.account_url.empty()) {
+    // RFC 8555 §7.3.1: an existing account is returned with 200 and its Location.
+    const AccountRec& a = accounts_[s.account_url];
+    return respond(200, account_json(a.url, a.status, a.contact), a.url);
+  }
+  if (p.value("onlyReturnExisting", false)) {
+    return problem(400, "accountDoesNotExist", "no account exists with the provided key");
+  }
+  if (!p.value("termsOfServiceAgreed", false)) {
+    return problem(403, "userActionRequired", "the terms of service must be agreed to");
+  }
+  nlohmann::json contact = p.value("contact", nlohmann::json::array());
+  if (!contact.is_array()) return problem(400, "malformed", "contact is not an array");
+  for (const auto& c : contact) {
+    if (!c.is_string() || c.get<std::string>().rfind("mailto:", 0) != 0) {
+      return problem(400, "unsupportedContact", "only mailto: contacts: " + c.dump());
+    }
+  }
+  AccountRec a;
+  a.url = make_url("acct");
+  a.jwk = s.jwk;
+  a.thumbprint = jwk_thumbprint_b64(s.jwk);
+  a.contact = contact;
+  accounts_[a.url] = a;
+  return respond(201, account_json(a.url, a.status, a.contact), a.url);
+}
+
+acme::HttpResponse FakeAcmeServer::handle_account(const Signed& s, const std::string& url) {
+  auto it = accounts_.find(url);
+  if (it == accounts_.end()) return problem(404, "accountDoesNotExist", "no account " + url);
+  if (s.account_url != url) return problem(403, "unauthorized", "not your account");
+  AccountRec& a = it->second;
+  const nlohmann::json p = parse_payload(s.payload);
+  if (p.is_object()) {
+    if (p.contains("contact")) a.contact = p["contact"];
+    if (p.contains("status")) {
+      if (p["status"] != "deactivated") {
+        violation("account update with status " + p["status"].dump());
+        return problem(400, "malformed", "status may only be set to deactivated");
+      }
+      // RFC 8555 §7.3.6.
+      a.status = "deactivated";
+      ++account_deactivations_;
+    }
+  }
+  return respond(200, account_json(a.url, a.status, a.contact), a.url);
+}
+
+// ---- Orders (RFC 8555 §7.4) -----------------------------------------------------------
+
+nlohmann::json FakeAcmeServer::order_json(const OrderRec& o) const {
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& id : o.identifiers) ids.push_back(identifier_json(id));
+  nlohmann::json j = {{"status", o.status},
+                      {"expires", expires()},
+                      {"identifiers", ids},
+                      {"authorizations", o.authorizations},
+                      {"finalize", o.finalize}};
+  if (o.status == "valid") j["certificate"] = o.certificate;
+  if (o.error) j["error"] = *o.error;
+  return j;
+}
+
+acme::HttpResponse FakeAcmeServer::handle_new_order(const Signed& s) {
+  const nlohmann::json p = parse_payload(s.payload);
+  if (!p.is_object() || !p.contains("identifiers") || !p["identifiers"].is_array() ||
+      p["identifiers"].empty()) {
+    violation("newOrder payload without identifiers: " + s.payload);
+    return problem(400, "malformed", "newOrder needs a non-empty identifiers array");
+  }
+  OrderRec o;
+  o.url = make_url("order");
+  o.account_url = s.account_url;
+  o.finalize = make_url("finalize");
+  for (const auto& jid : p["identifiers"]) {
+    if (!jid.is_object() || !jid.contains("type") || !jid.contains("value") ||
+        !jid["type"].is_string() || !jid["value"].is_string() ||
+        (jid["type"] != "dns" && jid["type"] != "ip")) {
+      violation("newOrder with a malformed identifier: " + jid.dump());
+      return problem(400, "malformed", "bad identifier " + jid.dump());
+    }
+    const acme::Identifier id{jid["type"].get<std::string>(), jid["value"].get<std::string>()};
+    o.identifiers.push_back(id);
+
+    AuthzRec a;
+    a.url = make_url("authz");
+    a.account_url = s.account_url;
+    a.identifier = id;
+    if (id.type == "dns" && id.value.rfind("*.", 0) == 0) {
+      // RFC 8555 §7.1.4: the authorization names the base domain, wildcard: true.
+      a.wildcard = true;
+      a.identifier.value = id.value.substr(2);
+    }
+    const bool pre_valid = pre_valid_.count(id.value) > 0;
+    std::vector<std::string> types = {"dns-01"};
+    if (!a.wildcard) types = {"http-01", "dns-01", "tls-alpn-01"};
+    for (const auto& type : types) {
+      ChallengeRec c;
+      c.url = make_url("chall");
+      c.type = type;
+      c.token = random_b64url(32);
+      c.authz_url = a.url;
+      if (pre_valid && type == types.front()) c.status = "valid";
+      a.challenges.push_back(c.url);
+      challenges_[c.url] = c;
+    }
+    if (pre_valid) a.status = "valid";
+    o.authorizations.push_back(a.url);
+    authzs_[a.url] = a;
+  }
+  refresh_order(o);
+  orders_[o.url] = o;
+  return respond(201, order_json(o), o.url);
+}
+
+void FakeAcmeServer::refresh_order(OrderRec& o) {
+  if (o.status != "pending") return;
+  bool all_valid = true;
+  for (const auto& url : o.authorizations) {
+    const AuthzRec& a = authzs_[url];
+    if (a.status == "pending") {
+      all_valid = false;
+    } else if (a.status != "valid") {
+      o.status = "invalid";
+      o.error =
+          nlohmann::json{{"type", std::string(kUrn) + "unauthorized"},
+                         {"detail", "authorization for " + a.identifier.value + " is " + a.status}};
+      return;
+    }
+  }
+  if (all_valid) o.status = "ready";
+}
+
+acme::HttpResponse FakeAcmeServer::handle_order(const Signed& s, const std::string& url) {
+  auto it = orders_.find(url);
+  if (it == orders_.end()) return problem(404, "malformed", "no order " + url);
+  OrderRec& o = it->second;
+  if (s.account_url != o.account_url) return problem(403, "unauthorized", "not your order");
+  if (!s.payload.empty()) {
+    violation("order fetch with a payload (RFC 8555 §6.3 wants POST-as-GET): " + s.payload);
+    return problem(400, "malformed", "POST-as-GET must have an empty payload");
+  }
+  if (clock_ != nullptr && o.no_poll_before && now() < *o.no_poll_before) ++early_polls_;
+  o.no_poll_before.reset();
+  for (const auto& authz_url : o.authorizations) {
+    AuthzRec& a = authzs_[authz_url];
+    if (a.responded && a.status == "pending" && a.pending_polls_left == 0) reveal(a);
+  }
+  refresh_order(o);
+  acme::HttpResponse resp;
+  if (o.status == "processing") {
+    if (o.processing_left > 0) {
+      --o.processing_left;
+      o.no_poll_before = now() + std::chrono::seconds(processing_retry_after_);
+      resp = respond(200, order_json(o));
+      resp.headers.emplace_back("retry-after", std::to_string(processing_retry_after_));
+      return resp;
+    }
+    o.status = "valid";
+  }
+  return respond(200, order_json(o));
+}
+
+// ---- Authorizations and challenges (RFC 8555 §7.5) ------------------------------------
+
+nlohmann::json FakeAcmeServer::challenge_json(const ChallengeRec& c) const {
+  nlohmann::json j = {{"type", c.type}, {"url", c.url}, {"status", c.status}, {"token", c.token}};
+  if (c.status == "valid") j["validated"] = format_time(now());
+  if (c.error) j["error"] = *c.error;
+  return j;
+}
+
+nlohmann::json FakeAcmeServer::authz_json(const AuthzRec& a) const {
+  nlohmann::json chals = nlohmann::json::array();
+  for (const auto& url : a.challenges) chals.push_back(challenge_json(challenges_.at(url)));
+  nlohmann::json j = {{"identifier", identifier_json(a.identifier)},
+                      {"status", a.status},
+                      {"expires", expires()},
+                      {"challenges", chals}};
+  if (a.wildcard) j["wildcard"] = true;
+  return j;
+}
+
+acme::HttpResponse FakeAcmeServer::handle_authz(const Signed& s, const std::string& url) {
+  auto it = authzs_.find(url);
+  if (it == authzs_.end()) return problem(404, "malformed", "no authorization " + url);
+  AuthzRec& a = it->second;
+  if (s.account_url != a.account_url) return problem(403, "unauthorized", "not your authz");
+  if (s.payload.empty()) {
+    if (a.responded && a.status == "pending") {
+      if (a.pending_polls_left > 0) {
+        --a.pending_polls_left;
+      } else {
+        reveal(a);
+      }
+    }
+    return respond(200, authz_json(a));
+  }
+  const nlohmann::json p = parse_payload(s.payload);
+  if (p.size() != 1 || p.value("status", "") != "deactivated") {
+    violation("authorization update other than {\"status\":\"deactivated\"}: " + s.payload);
+    return problem(400, "malformed", "only deactivation is allowed");
+  }
+  // RFC 8555 §7.5.2: only pending or valid authorizations can be deactivated.
+  if (a.status != "pending" && a.status != "valid") {
+    return problem(400, "malformed", "cannot deactivate a " + a.status + " authorization");
+  }
+  a.status = "deactivated";
+  ++authz_deactivations_;
+  return respond(200, authz_json(a));
+}
+
+void FakeAcmeServer::validate(AuthzRec& a, ChallengeRec& c) {
+  auto fail = failures_.find(a.identifier.value);
+  if (fail == failures_.end() && a.wildcard) fail = failures_.find("*." + a.identifier.value);
+  if (fail == failures_.end()) fail = failures_.find("");
+  auto outcome = [](const std::string& type, const std::string& detail) {
+    return nlohmann::json{
+        {"type", type.find(':') == std::string::npos ? std::string(kUrn) + type : type},
+        {"detail", detail},
+        {"status", 403}};
+  };
+  if (fail != failures_.end()) {
+    c.outcome_error = outcome(fail->second.type, fail->second.detail);
+    return;
+  }
+  if (!key_authorization_source_) return;
+  std::string want = c.token + "." + accounts_[a.account_url].thumbprint;
+  if (c.type == "dns-01") want = b64url_encode(sha256_bytes(want));  // RFC 8555 §8.4
+  const auto got = key_authorization_source_(c.type, a.identifier, c.token);
+  if (!got) {
+    c.outcome_error =
+        outcome("incorrectResponse", c.type + " response for " + a.identifier.value + " not found");
+  } else if (*got != want) {
+    c.outcome_error = outcome("incorrectResponse", "got '" + *got + "', want '" + want + "'");
+  }
+}
+
+void FakeAcmeServer::reveal(AuthzRec& a) {
+  for (const auto& url : a.challenges) {
+    ChallengeRec& c = challenges_[url];
+    if (c.status != "processing") continue;
+    if (c.outcome_error) {
+      c.status = "invalid";
+      c.error = c.outcome_error;
+      a.status = "invalid";
+    } else {
+      c.status = "valid";
+      a.status = "valid";
+    }
+  }
+}
+
+acme::HttpResponse FakeAcmeServer::handle_challenge(const Signed& s, const std::string& url) {
+  auto it = challenges_.find(url);
+  if (it == challenges_.end()) return problem(404, "malformed", "no challenge " + url);
+  ChallengeRec& c = it->second;
+  AuthzRec& a = authzs_[c.authz_url];
+  if (s.account_url != a.account_url) return problem(403, "unauthorized", "not your challenge");
+  if (!s.payload.empty()) {
+    const nlohmann::json p = parse_payload(s.payload);
+    if (!p.is_object() || !p.empty()) {
+      violation("challenge response payload is not {} (RFC 8555 §7.5.1): " + s.payload);
+      return problem(400, "malformed", "challenge response must be {}");
+    }
+    ++challenge_responses_;
+    acme::Identifier id = a.identifier;
+    if (a.wildcard) id.value = "*." + id.value;
+    responded_.push_back(id);
+    // A response to an authorization that is no longer pending changes nothing.
+    if (a.status == "pending" && !a.responded && c.status == "pending") {
+      c.status = "processing";
+      a.responded = true;
+      auto polls = authz_pending_polls_for_.find(a.identifier.value);
+      a.pending_polls_left =
+          polls != authz_pending_polls_for_.end() ? polls->second : authz_pending_polls_;
+      validate(a, c);
+    }
+  }
+  acme::HttpResponse resp = respond(200, challenge_json(c));
+  resp.headers.emplace_back("link", "<" + c.authz_url + ">;rel=\"up\"");
+  return resp;
+}
+
+// ---- Finalize, certificates, revocation (RFC 8555 §7.4, §7.4.2, §7.6) ----------------
+
+acme::HttpResponse FakeAcmeServer::handle_finalize(const Signed& s, const std::string& url) {
+  OrderRec* order = nullptr;
+  for (auto& [order_url, o] : orders_) {
+    if (o.finalize == url) order = &o;
+  }
+  if (order == nullptr) return problem(404, "malformed", "no order finalizes at " + url);
+  OrderRec& o = *order;
+  if (s.account_url != o.account_url) return problem(403, "unauthorized", "not your order");
+  const nlohmann::json p = parse_payload(s.payload);
+  if (!p.is_object() || !p.contains("csr") || !p["csr"].is_string()) {
+    violation("finalize without a csr member: " + s.payload);
+    return problem(400, "malformed", "finalize needs {\"csr\": base64url(DER)}");
+  }
+  refresh_order(o);
+  if (o.status != "ready") {
+    return problem(403, "orderNotReady", "order is " + o.status + ", not ready");
+  }
+  auto bad_csr = [&](const std::string& why) {
+    violation("finalize " + url + ": " + why);
+    return problem(400, "badCSR", why);
+  };
+  const auto der = b64url_decode(p["csr"].get<std::string>());
+  if (!der) return bad_csr("csr is not base64url (RFC 8555 §7.4)");
+  std::string error;
+  auto csr = parse_csr(*der, &error);
+  if (!csr) return bad_csr(error);
+  if (!same_identifier_set(csr->sans, o.identifiers)) {
+    return bad_csr("CSR names " + describe(csr->sans) + " != order identifiers " +
+                   describe(o.identifiers));
+  }
+  PkeyPtr account_key = pkey_from_jwk(accounts_[o.account_url].jwk, &error);
+  if (account_key && EVP_PKEY_eq(account_key.get(), csr->public_key.get()) == 1) {
+    return bad_csr("CSR uses the account key (RFC 8555 §11.1)");
+  }
+  CertRec cert;
+  cert.account_url = o.account_url;
+  const std::string leaf =
+      ca_->issue_leaf(csr->public_key.get(), o.identifiers,
+                      std::chrono::system_clock::to_time_t(now()), &cert.leaf_der, &error);
+  if (leaf.empty()) return problem(500, "serverInternal", error);
+  o.certificate = make_url("cert");
+  cert.pem = leaf + ca_->intermediate_pem(0);
+  if (alternate_chains_) {
+    CertRec alt = cert;
+    alt.pem = leaf + ca_->intermediate_pem(1);
+    alt.alternates = {o.certificate};
+    cert.alternates = {o.certificate + "/alt"};
+    certs_[o.certificate + "/alt"] = alt;
+  }
+  certs_[o.certificate] = cert;
+
+  if (processing_polls_ > 0) {
+    o.status = "processing";
+    o.processing_left = processing_polls_;
+    o.no_poll_before = now() + std::chrono::seconds(processing_retry_after_);
+    acme::HttpResponse resp = respond(200, order_json(o), o.url);
+    resp.headers.emplace_back("retry-after", std::to_string(processing_retry_after_));
+    return resp;
+  }
+  o.status = "valid";
+  return respond(200, order_json(o), o.url);
+}
+
+acme::HttpResponse FakeAcmeServer::handle_certificate(const Signed& s, const std::string& url) {
+  auto it = certs_.find(url);
+  if (it == certs_.end()) return problem(404, "malformed", "no certificate " + url);
+  if (s.account_url != it->second.account_url) {
+    return problem(403, "unauthorized", "not your certificate");
+  }
+  if (!s.payload.empty()) {
+    violation("certificate download with a payload (RFC 8555 §7.4.2 is POST-as-GET)");
+    return problem(400, "malformed", "POST-as-GET must have an empty payload");
+  }
+  acme::HttpResponse resp;
+  resp.status = 200;
+  resp.headers.emplace_back("content-type", "application/pem-certificate-chain");
+  for (const auto& alt : it->second.alternates) {
+    resp.headers.emplace_back("link", "<" + alt + ">;rel=\"alternate\"");
+  }
+  resp.body = it->second.pem;
+  finish(resp, true);
+  return resp;
+}
+
+acme::HttpResponse FakeAcmeServer::handle_revoke(const Signed& s) {
+  const nlohmann::json p = parse_payload(s.payload);
+  if (!p.is_object() || !p.contains("certificate") || !p["certificate"].is_string()) {
+    violation("revokeCert without a certificate member: " + s.payload);
+    return problem(400, "malformed", "revokeCert needs {\"certificate\": base64url(DER)}");
+  }
+  const auto der = b64url_decode(p["certificate"].get<std::string>());
+  if (!der) {
+    violation("revokeCert certificate is not base64url");
+    return problem(400, "malformed", "certificate is not base64url");
+  }
+  const int reason = p.value("reason", 0);
+  // RFC 5280 §5.3.1 reason codes; 7 is unused.
+  if (reason < 0 || reason > 10 || reason == 7) {
+    return problem(400, "badRevocationReason", "reason " + std::to_string(reason));
+  }
+  for (auto& [url, cert] : certs_) {
+    if (cert.leaf_der != *der) continue;
+    if (s.jwk.is_null() && s.account_url != cert.account_url) {
+      return problem(403, "unauthorized", "the account did not order this certificate");
+    }
+    if (cert.revoked) return problem(400, "alreadyRevoked", "certificate already revoked");
+    for (auto& [other_url, other] : certs_) {
+      if (other.leaf_der == *der) other.revoked = true;
+    }
+    ++revocations_;
+    acme::HttpResponse resp;
+    resp.status = 200;
+    finish(resp, true);
+    return resp;
+  }
+  return problem(404, "malformed", "unknown certificate");
+}
+
+}  // namespace acme::test
