@@ -130,7 +130,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o) {
       {"chain.pem", issued->chain_pem, 0644},
       {"fullchain.pem", issued->fullchain_pem, 0644},
   };
-  if (auto r = install_files(out_dir, files); !r) {
+  if (auto r = install_certificate_files(out_root, name, files); !r) {
     (void)db.add_event({name, "failed", 0, r.error().to_string()});
     return fail(std::move(r).error().context("install"));
   }

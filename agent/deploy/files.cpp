@@ -6,6 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
+
+#include <algorithm>
+#include <memory>
 #include <random>
 
 namespace agent {
@@ -171,6 +175,106 @@ acme::Result<void> install_files(const std::string& dir, const std::vector<FileS
     }
   }
   return fsync_dir(dir);
+}
+
+namespace {
+
+// Version numbers present in a .NAME.d directory, ascending.
+std::vector<long> versions_in(const std::string& dir) {
+  std::vector<long> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+  if (!d) return out;
+  while (const dirent* e = ::readdir(d.get())) {
+    const std::string n = e->d_name;
+    if (n.size() < 2 || n[0] != 'v') continue;
+    char* end = nullptr;
+    const long v = std::strtol(n.c_str() + 1, &end, 10);
+    if (end != nullptr && *end == '\0' && v >= 0) out.push_back(v);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void remove_tree(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+  if (d) {
+    while (const dirent* e = ::readdir(d.get())) {
+      const std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      ::unlink((dir + "/" + n).c_str());
+    }
+  }
+  ::rmdir(dir.c_str());
+}
+
+}  // namespace
+
+acme::Result<void> install_certificate_files(const std::string& out_root, const std::string& name,
+                                             const std::vector<FileSpec>& files) {
+  ACME_CHECK(make_dirs(out_root, 0755));
+  const std::string link = out_root + "/" + name;
+  const std::string store = out_root + "/." + name + ".d";
+  ACME_CHECK(make_dirs(store, 0755));
+  auto versions = versions_in(store);
+  long next = versions.empty() ? 1 : versions.back() + 1;
+
+  // The version the link points at now becomes "previous" and is kept.
+  std::string previous;
+  {
+    char buf[4096];
+    const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n > 0) {
+      previous.assign(buf, static_cast<size_t>(n));
+      previous = previous.substr(previous.rfind('/') + 1);
+    }
+  }
+  struct stat st {};
+  if (::lstat(link.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    previous = "v" + std::to_string(next);
+    // Older layout: a plain directory. Move it aside as a version of its own.
+    const std::string aside = store + "/v" + std::to_string(next++);
+    if (::rename(link.c_str(), aside.c_str()) != 0) return io_error("move aside", link, errno);
+    versions.push_back(next - 1);
+  }
+
+  const std::string vname = "v" + std::to_string(next);
+  const std::string vdir = store + "/" + vname;
+  if (::mkdir(vdir.c_str(), 0755) != 0) return io_error("mkdir", vdir, errno);
+  for (const auto& f : files) {
+    auto tmp = write_temp(vdir + "/" + f.name, f.data, f.mode);
+    if (!tmp || ::rename(tmp->c_str(), (vdir + "/" + f.name).c_str()) != 0) {
+      const int err = errno;
+      remove_tree(vdir);
+      if (!tmp) return std::move(tmp).error();
+      return io_error("rename in", vdir, err);
+    }
+  }
+  if (auto r = fsync_dir(vdir); !r) {
+    remove_tree(vdir);
+    return r;
+  }
+  ACME_CHECK(fsync_dir(store));
+  // Relative target, so the tree still works when mounted elsewhere (containers).
+  const std::string target = "." + name + ".d/" + vname;
+  const std::string tmp_link = temp_name(link);
+  if (::symlink(target.c_str(), tmp_link.c_str()) != 0) {
+    const int err = errno;
+    remove_tree(vdir);
+    return io_error("symlink", tmp_link, err);
+  }
+  if (::rename(tmp_link.c_str(), link.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_link.c_str());
+    remove_tree(vdir);
+    return io_error("replace", link, err);
+  }
+  ACME_CHECK(fsync_dir(out_root));
+  // Keep the new and the previous version; older ones go.
+  for (long v : versions) {
+    const std::string vn = "v" + std::to_string(v);
+    if (vn != previous && v != next) remove_tree(store + "/" + vn);
+  }
+  return acme::ok();
 }
 
 }  // namespace agent

@@ -32,4 +32,13 @@ struct FileSpec {
 // before the renames leaves the old set untouched.
 acme::Result<void> install_files(const std::string& dir, const std::vector<FileSpec>& files);
 
+// Installs a certificate's files as one unit: OUT/NAME is a symlink to a version directory
+// OUT/.NAME.d/vN holding every file. The new version is written and synced completely, then
+// the symlink is replaced with one rename(2), so a crash at any instant leaves OUT/NAME
+// pointing at either the whole old set or the whole new set. The previous version stays
+// (OUT/.NAME.d/vN-1, also reachable as OUT/NAME/../.NAME.d); older ones are removed.
+// An OUT/NAME that is still a plain directory (older layout) is moved aside first.
+acme::Result<void> install_certificate_files(const std::string& out_root, const std::string& name,
+                                             const std::vector<FileSpec>& files);
+
 }  // namespace agent

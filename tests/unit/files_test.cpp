@@ -86,3 +86,31 @@ TEST_CASE("read_file names the path it could not read") {
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "open /nonexistent/file.pem: No such file or directory");
 }
+
+TEST_CASE("install_certificate_files swaps whole versions behind one symlink") {
+  TempDir d;
+  const std::string out = d.path + "/live";
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "c1", 0644}, {"privkey.pem", "k1", 0600}}));
+  CHECK(agent::read_file(out + "/ex/cert.pem").value() == "c1");
+  CHECK(mode_of(out + "/ex/privkey.pem") == 0600);
+  char buf[256] = {0};
+  REQUIRE(readlink((out + "/ex").c_str(), buf, sizeof buf - 1) > 0);
+  CHECK(std::string(buf) == ".ex.d/v1");
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "c2", 0644}, {"privkey.pem", "k2", 0600}}));
+  CHECK(agent::read_file(out + "/ex/cert.pem").value() == "c2");
+  CHECK(agent::read_file(out + "/.ex.d/v1/privkey.pem").value() == "k1");  // previous kept
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "c3", 0644}, {"privkey.pem", "k3", 0600}}));
+  CHECK(agent::read_file(out + "/ex/cert.pem").value() == "c3");
+  CHECK(agent::read_file(out + "/.ex.d/v2/cert.pem").value() == "c2");
+  CHECK(entries(out + "/.ex.d") == 2);  // v1 removed, v2 (previous) and v3 kept
+  CHECK(entries(out) == 2);             // the link and the store, no temp files
+}
+
+TEST_CASE("install_certificate_files moves an older plain directory aside") {
+  TempDir d;
+  const std::string out = d.path + "/live";
+  REQUIRE(agent::install_files(out + "/ex", {{"cert.pem", "old", 0644}}));
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "new", 0644}}));
+  CHECK(agent::read_file(out + "/ex/cert.pem").value() == "new");
+  CHECK(agent::read_file(out + "/.ex.d/v1/cert.pem").value() == "old");
+}
