@@ -7,6 +7,7 @@
 #include "acme/http.hpp"
 #include "cli/common.hpp"
 #include "cli/issue_cmd.hpp"
+#include "cli/manage_cmds.hpp"
 
 namespace {
 
@@ -49,7 +50,14 @@ int main(int argc, char** argv) {
   IssueOptions issue;
   auto* issue_cmd = add_issue_command(app, issue);
   add_globals(*issue_cmd);
-  issue_cmd->fallthrough(false);
+  RenewCmdOptions renew;
+  auto* renew_cmd = add_renew_command(app, renew);
+  add_globals(*renew_cmd);
+  auto* list_cmd = add_list_command(app);
+  add_globals(*list_cmd);
+  ShowCmdOptions show;
+  auto* show_cmd = add_show_command(app, show);
+  add_globals(*show_cmd);
 
   try {
     app.parse(argc, argv);
@@ -69,5 +77,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (issue_cmd->parsed()) return run_issue(g, issue);
+  if (renew_cmd->parsed()) return run_renew(g, renew);
+  if (list_cmd->parsed()) return run_list(g);
+  if (show_cmd->parsed()) return run_show(g, show);
   return kExitUsage;
 }

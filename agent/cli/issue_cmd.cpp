@@ -146,6 +146,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o) {
   rec.http01_listen = ch.webroot.empty() ? (ch.http01_listen.empty() ? ":80" : ch.http01_listen) : "";
   rec.webroot = ch.webroot;
   rec.challenge_settings = to_json(ch);
+  rec.ca_bundle = g.ca_bundle;
   rec.out_dir = out_dir;
   rec.server = *directory_url;
   rec.deploy_hook = o.deploy_hook;

@@ -100,6 +100,12 @@ CREATE INDEX events_by_cert ON events(cert_name, id);
     R"sql(
 ALTER TABLE certificates ADD COLUMN challenge_settings TEXT NOT NULL DEFAULT '{}';
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN ari_window_start INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN ari_window_end INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN hook_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN ca_bundle TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -200,7 +206,8 @@ namespace {
 constexpr const char* kCertColumns =
     "name, domains, key_type, challenge, http01_listen, webroot, out_dir, server, deploy_hook, "
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
-    "consecutive_failures, next_attempt, last_error, last_success, challenge_settings";
+    "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
+    "ari_window_start, ari_window_end, hook_pending, ca_bundle";
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -229,6 +236,10 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.last_error = col_text(s, 17);
   c.last_success = sqlite3_column_int64(s, 18);
   c.challenge_settings = col_text(s, 19);
+  c.ari_window_start = sqlite3_column_int64(s, 20);
+  c.ari_window_end = sqlite3_column_int64(s, 21);
+  c.hook_pending = sqlite3_column_int(s, 22) != 0;
+  c.ca_bundle = col_text(s, 23);
   return c;
 }
 
@@ -259,7 +270,7 @@ Result<std::vector<CertificateRecord>> Store::list_certificates() {
 Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
-      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -269,6 +280,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "consecutive_failures=excluded.consecutive_failures, "
       "next_attempt=excluded.next_attempt, last_error=excluded.last_error, "
       "last_success=excluded.last_success, challenge_settings=excluded.challenge_settings, "
+      "ari_window_start=excluded.ari_window_start, ari_window_end=excluded.ari_window_end, "
+      "hook_pending=excluded.hook_pending, ca_bundle=excluded.ca_bundle, "
       "updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -292,6 +305,10 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.last_error);
   bind_value(s.get(), i++, c.last_success);
   bind_value(s.get(), i++, c.challenge_settings.empty() ? std::string("{}") : c.challenge_settings);
+  bind_value(s.get(), i++, c.ari_window_start);
+  bind_value(s.get(), i++, c.ari_window_end);
+  bind_value(s.get(), i++, c.hook_pending ? 1 : 0);
+  bind_value(s.get(), i++, c.ca_bundle);
   const int64_t now = now_unix();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);

@@ -45,6 +45,10 @@ struct CertificateRecord {
   int64_t next_attempt = 0;
   std::string last_error;
   int64_t last_success = 0;
+  int64_t ari_window_start = 0;  // the RFC 9773 window ari_chosen_time was picked in
+  int64_t ari_window_end = 0;
+  bool hook_pending = false;     // the deploy hook failed after an install: retry it
+  std::string ca_bundle;         // extra roots for the CA's TLS, as given at issue time
 };
 
 struct Event {

@@ -218,6 +218,7 @@ Result<Authorization> Client::poll_authorization(const std::string& url,
                                             std::to_string(options.timeout.count() / 1000) + "s");
     }
     clock_.sleep_for(delay);
+    if (clock_.cancelled()) return make_error(Errc::kCancelled, "stopped while polling " + url);
     HttpResponse raw;
     ACME_ASSIGN(auto j, post_json(url, "", &raw));
     auto a = parse_authorization(j);
@@ -250,6 +251,7 @@ Result<Order> Client::poll_order(const std::string& url, const std::vector<std::
                                             std::to_string(options.timeout.count() / 1000) + "s");
     }
     clock_.sleep_for(delay);
+    if (clock_.cancelled()) return make_error(Errc::kCancelled, "stopped while polling " + url);
     ACME_ASSIGN(auto order, get_order(url));
     if (std::find(want.begin(), want.end(), order.status) != want.end()) return order;
     if (order.status == "invalid") {

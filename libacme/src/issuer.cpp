@@ -64,7 +64,8 @@ Result<IssuedCertificate> Issuer::issue(const IssueRequest& request) {
   auto result = run(request, order, presented, pending);
   // Cleanup always runs, success or not.
   for (const auto& ctx : presented) solver_.cleanup(ctx);
-  if (!result) {
+  if (!result && result.error().code != Errc::kCancelled) {
+    // A cancelled run keeps its authorizations so the order can be resumed.
     // RFC 8555 §7.5.2: deactivate what we left pending so it does not linger.
     for (const auto& url : pending) {
       auto a = client_.get_authorization(url);

@@ -17,6 +17,7 @@ const char* to_string(Errc code) noexcept {
     case Errc::kCrypto: return "crypto";
     case Errc::kIo: return "io";
     case Errc::kInternal: return "internal";
+    case Errc::kCancelled: return "cancelled";
   }
   return "unknown";
 }
@@ -77,6 +78,7 @@ bool is_retryable(const Error& error) noexcept {
     case Errc::kNetwork:
     case Errc::kTimeout:
     case Errc::kIo:
+    case Errc::kCancelled:
       return true;
     case Errc::kHttp:
       return error.http_status >= 500 || error.http_status == 429 || error.http_status == 0;

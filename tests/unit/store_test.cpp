@@ -25,12 +25,12 @@ TEST_CASE("store: a new database is migrated to the current schema version") {
   TempDir dir;
   auto s = agent::Store::open(dir.path + "/a.db");
   REQUIRE(s);
-  CHECK((*s)->schema_version() == 2);
+  CHECK((*s)->schema_version() == 3);
   // Opening again is a no-op migration.
   s->reset();
   auto again = agent::Store::open(dir.path + "/a.db");
   REQUIRE(again);
-  CHECK((*again)->schema_version() == 2);
+  CHECK((*again)->schema_version() == 3);
 }
 
 TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
@@ -43,7 +43,7 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
   CHECK(s.error().message ==
-        "store: schema version 99 is newer than this acmectl understands (2)");
+        "store: schema version 99 is newer than this acmectl understands (3)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {

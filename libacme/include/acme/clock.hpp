@@ -14,6 +14,9 @@ class Clock {
   // Monotonic time for deadlines.
   virtual std::chrono::steady_clock::time_point steady_now() const = 0;
   virtual void sleep_for(Duration d) = 0;
+  // True once the owner wants long operations to stop (agent shutdown). Polling loops
+  // check it after every sleep and give up with Errc::kCancelled.
+  virtual bool cancelled() const { return false; }
 };
 
 class SystemClock final : public Clock {

@@ -24,6 +24,7 @@ enum class Errc {
   kCrypto,        // an OpenSSL operation failed
   kIo,            // file system
   kInternal,
+  kCancelled,     // the caller asked to stop (Clock::cancelled); state kept for resuming
 };
 
 const char* to_string(Errc code) noexcept;
