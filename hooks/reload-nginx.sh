@@ -1,0 +1,17 @@
+#!/bin/sh
+# acmectl deploy hook: reload nginx after a certificate was installed, but only when the
+# configuration (with the new files) passes `nginx -t`; otherwise leave the running nginx
+# alone and fail, so acmectl records the hook failure and retries it.
+#
+# Environment from acmectl: ACMECTL_CERT_NAME, ACMECTL_FULLCHAIN_PATH, ACMECTL_KEY_PATH, ...
+# Optional: NGINX (binary, default nginx), NGINX_ARGS (e.g. "-p /srv/nginx -c conf/nginx.conf").
+set -eu
+nginx_bin=${NGINX:-nginx}
+# shellcheck disable=SC2086 # NGINX_ARGS is a list of arguments on purpose
+if ! out=$("$nginx_bin" ${NGINX_ARGS:-} -t -q 2>&1); then
+  echo "reload-nginx: nginx -t failed, not reloading: $out" >&2
+  exit 1
+fi
+# shellcheck disable=SC2086
+"$nginx_bin" ${NGINX_ARGS:-} -s reload
+echo "reload-nginx: reloaded for ${ACMECTL_CERT_NAME:-certificate}"
