@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs the Debian packages acmectl needs to build and test, and only those
+# that are missing. The one place that lists them: append new ones to
+# ACMECTL_DEB_PACKAGES below.
+#
+# Run it (`scripts/deps.sh`) or source it (scripts/test.sh and scripts/demo.sh
+# do). Works as root on a fresh Debian 12; as another user it uses sudo when
+# sudo exists. Sourcing it changes no shell option of the caller.
+
+ACMECTL_DEB_PACKAGES=(
+  # toolchain and build
+  build-essential
+  cmake
+  pkg-config
+  git
+  ca-certificates
+  # libraries
+  openssl
+  libssl-dev
+  curl
+  libcurl4-openssl-dev
+  nlohmann-json3-dev
+  libc-ares-dev
+  libsqlite3-dev
+  libspdlog-dev
+  libfmt-dev
+  libcli11-dev
+  doctest-dev
+  libtomlplusplus-dev
+  libcpp-httplib-dev
+  # real servers and tools the tests and the demo run
+  pebble
+  nginx
+  jq
+  sqlite3
+  shellcheck
+)
+
+acmectl_deps_install() {
+  local missing=() pkg status sudo=()
+  for pkg in "${ACMECTL_DEB_PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    echo "deps: all ${#ACMECTL_DEB_PACKAGES[@]} Debian packages present" >&2
+    return 0
+  fi
+
+  if [[ "$(id -u)" != 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "deps: missing packages (${missing[*]}) and not root, no sudo: install them as root" >&2
+      return 1
+    fi
+  fi
+
+  echo "deps: installing ${missing[*]}" >&2
+  # Installing a server package (nginx) must not start a system service: the
+  # tests start their own on loopback ports. policy-rc.d is the Debian way to
+  # say so; only ours is removed afterwards, an existing one is left alone.
+  local policy=/usr/sbin/policy-rc.d own_policy=0 rc=0
+  if [[ ! -e "$policy" ]]; then
+    if printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null &&
+      "${sudo[@]}" chmod 755 "$policy"; then
+      own_policy=1
+    fi
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
+  if ((rc == 0)); then
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+  fi
+  if ((own_policy)); then
+    "${sudo[@]}" rm -f "$policy"
+  fi
+  if ((rc != 0)); then
+    echo "deps: apt-get failed (exit $rc)" >&2
+  fi
+  return "$rc"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
+  acmectl_deps_install
+else
+  acmectl_deps_install || return
+fi
