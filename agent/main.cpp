@@ -6,8 +6,10 @@
 
 #include "acme/http.hpp"
 #include "cli/common.hpp"
+#include "cli/gen_cmd.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
+#include "daemon/daemon.hpp"
 
 namespace {
 
@@ -55,6 +57,11 @@ int main(int argc, char** argv) {
   add_globals(*renew_cmd);
   auto* list_cmd = add_list_command(app);
   add_globals(*list_cmd);
+  agent::AgentCmdOptions agent_opts;
+  auto* agent_cmd = agent::add_agent_command(app, agent_opts);
+  add_globals(*agent_cmd);
+  GenOptions gen_opts;
+  const GenCommands gen_cmds = add_gen_command(app, gen_opts);
   ShowCmdOptions show;
   auto* show_cmd = add_show_command(app, show);
   add_globals(*show_cmd);
@@ -80,5 +87,7 @@ int main(int argc, char** argv) {
   if (renew_cmd->parsed()) return run_renew(g, renew);
   if (list_cmd->parsed()) return run_list(g);
   if (show_cmd->parsed()) return run_show(g, show);
+  if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
+  if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts);
   return kExitUsage;
 }

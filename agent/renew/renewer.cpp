@@ -11,6 +11,7 @@
 #include "cli/challenge_setup.hpp"
 #include "deploy/files.hpp"
 #include "hooks/hook_runner.hpp"
+#include "metrics/registry.hpp"
 #include "schedule/policy.hpp"
 
 namespace agent {
@@ -87,6 +88,10 @@ acme::Result<cli::Session*> Renewer::session_for(const std::string& server,
   cli::GlobalOptions g = settings_.acme;
   if (g.ca_bundle.empty()) g.ca_bundle = ca_bundle;  // as recorded when it was issued
   ACME_ASSIGN(auto s, cli::connect(g, server));
+  s.client->transport().set_observer([](const acme::RequestEvent& e) {
+    metrics::Registry::instance().acme_request(e.endpoint, e.status,
+                                               static_cast<double>(e.duration.count()) / 1000.0);
+  });
   ACME_CHECK(cli::ensure_account(s, store_, settings_.acme, settings_.state_dir));
   auto [ins, _] = sessions_.emplace(server, std::move(s));
   return &ins->second;
@@ -140,15 +145,23 @@ RenewResult Renewer::run(const std::string& name, bool force) {
                             hr ? rec.deploy_hook : hr.error().to_string()});
     (void)store_.upsert_certificate(rec);
     if (!hr && !force) {
+      // Retry at the next check; the hook is not retried in a tight loop.
       out.outcome = Outcome::kHookFailed;
       out.message = hr.error().to_string();
-      out.next_check = now + settings_.check_interval;
+      out.next_check = now + std::min<std::chrono::seconds>(settings_.check_interval,
+                                                           std::chrono::seconds(600));
+      rec.next_check = to_unix(out.next_check);
+      (void)store_.upsert_certificate(rec);
       return out;
     }
   }
 
   if (!force) {
     if (rec.next_attempt > to_unix(now)) {
+      if (rec.next_check < rec.next_attempt) {
+        rec.next_check = rec.next_attempt;
+        (void)store_.upsert_certificate(rec);
+      }
       out.outcome = Outcome::kBackoff;
       out.message = "retrying after " + cli::rfc3339(rec.next_attempt) + ": " + rec.last_error;
       out.next_check = from_unix(rec.next_attempt);
@@ -274,7 +287,13 @@ RenewResult Renewer::renew_now(CertificateRecord& rec) {
                                    std::string_view detail) {
                         log->info("cert={} {} took_ms={} {}", rec.name, step, took.count(), detail);
                       });
+  const int bad_nonce_before = (*session)->client->transport().bad_nonce_retries();
   auto issued = issuer.issue(req);
+  metrics::Registry::instance().bad_nonce_retries(
+      (*session)->client->transport().bad_nonce_retries() - bad_nonce_before);
+  metrics::Registry::instance().renewal_finished(
+      static_cast<double>(duration_cast<std::chrono::milliseconds>(clock_.steady_now() - start).count()) /
+      1000.0);
   if (!issued) {
     if (issued.error().code != Errc::kCancelled) {
       // A failed order is not worth resuming; the next attempt starts afresh.

@@ -105,6 +105,13 @@ ALTER TABLE certificates ADD COLUMN ari_window_start INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certificates ADD COLUMN ari_window_end INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certificates ADD COLUMN hook_pending INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certificates ADD COLUMN ca_bundle TEXT NOT NULL DEFAULT '';
+CREATE INDEX certificates_by_next_check ON certificates(next_check);
+)sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN renewals_success INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN renewals_failure INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN hooks_success INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN hooks_failure INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -316,6 +323,34 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   return acme::ok();
 }
 
+Result<void> Store::delete_certificate(const std::string& name) {
+  ACME_ASSIGN(auto s, prepare(db_.get(), "DELETE FROM certificates WHERE name = ?"));
+  bind_value(s.get(), 1, name);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "delete certificate");
+  return acme::ok();
+}
+
+Result<std::vector<std::string>> Store::due_certificates(int64_t now, int limit) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "SELECT name FROM certificates WHERE next_check <= ? "
+                              "ORDER BY next_check LIMIT ?"));
+  bind_value(s.get(), 1, now);
+  bind_value(s.get(), 2, limit);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(col_text(s.get(), 0));
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "due certificates");
+  return out;
+}
+
+Result<int64_t> Store::next_check_after(int64_t now) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "SELECT MIN(next_check) FROM certificates WHERE next_check > ?"));
+  bind_value(s.get(), 1, now);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return db_error(db_.get(), "next check");
+  return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
 Result<void> Store::set_order(const std::string& cert_name, const std::string& order_url,
                               const std::string& state) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
@@ -347,14 +382,63 @@ Result<void> Store::clear_order(const std::string& cert_name) {
 }
 
 Result<void> Store::add_event(const Event& e) {
+  const char* counter = e.kind == "obtained" || e.kind == "renewed" ? "renewals_success"
+                        : e.kind == "failed"                        ? "renewals_failure"
+                        : e.kind == "hook_ran"                      ? "hooks_success"
+                        : e.kind == "hook_failed"                   ? "hooks_failure"
+                                                                    : nullptr;
+  ACME_CHECK(exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Result<void> {
+    ACME_ASSIGN(auto s, prepare(db_.get(),
+                                "INSERT INTO events(cert_name, kind, at, detail) VALUES(?,?,?,?)"));
+    bind_value(s.get(), 1, e.cert_name);
+    bind_value(s.get(), 2, e.kind);
+    bind_value(s.get(), 3, e.at != 0 ? e.at : now_unix());
+    bind_value(s.get(), 4, e.detail);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save event");
+    if (counter != nullptr) {
+      const std::string sql = std::string("UPDATE certificates SET ") + counter + " = " +
+                              counter + " + 1 WHERE name = ?";
+      ACME_ASSIGN(auto u, prepare(db_.get(), sql.c_str()));
+      bind_value(u.get(), 1, e.cert_name);
+      if (sqlite3_step(u.get()) != SQLITE_DONE) return db_error(db_.get(), "count event");
+    }
+    return acme::ok();
+  };
+  if (auto r = body(); !r) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  return exec("COMMIT");
+}
+
+Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
   ACME_ASSIGN(auto s, prepare(db_.get(),
-                              "INSERT INTO events(cert_name, kind, at, detail) VALUES(?,?,?,?)"));
-  bind_value(s.get(), 1, e.cert_name);
-  bind_value(s.get(), 2, e.kind);
-  bind_value(s.get(), 3, e.at != 0 ? e.at : now_unix());
-  bind_value(s.get(), 4, e.detail);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save event");
-  return acme::ok();
+                              "SELECT name, serial, not_before, not_after, ari_chosen_time, "
+                              "last_success, consecutive_failures, hook_pending, renewals_success, "
+                              "renewals_failure, hooks_success, hooks_failure FROM certificates "
+                              "ORDER BY name"));
+  std::vector<CertificateMetrics> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    sqlite3_stmt* st = s.get();
+    CertificateMetrics m;
+    m.name = col_text(st, 0);
+    m.serial = col_text(st, 1);
+    m.not_before = sqlite3_column_int64(st, 2);
+    m.not_after = sqlite3_column_int64(st, 3);
+    m.ari_chosen_time = sqlite3_column_int64(st, 4);
+    m.last_success = sqlite3_column_int64(st, 5);
+    m.consecutive_failures = sqlite3_column_int(st, 6);
+    m.hook_pending = sqlite3_column_int(st, 7) != 0;
+    m.renewals_success = sqlite3_column_int64(st, 8);
+    m.renewals_failure = sqlite3_column_int64(st, 9);
+    m.hooks_success = sqlite3_column_int64(st, 10);
+    m.hooks_failure = sqlite3_column_int64(st, 11);
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "read metrics");
+  return out;
 }
 
 Result<std::vector<Event>> Store::events(const std::string& cert_name, int limit) {

@@ -51,6 +51,22 @@ struct CertificateRecord {
   std::string ca_bundle;         // extra roots for the CA's TLS, as given at issue time
 };
 
+// What /metrics needs of every certificate, read in one indexed-free scan.
+struct CertificateMetrics {
+  std::string name;
+  std::string serial;
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+  int64_t ari_chosen_time = 0;
+  int64_t last_success = 0;
+  int consecutive_failures = 0;
+  bool hook_pending = false;
+  int64_t renewals_success = 0;
+  int64_t renewals_failure = 0;
+  int64_t hooks_success = 0;
+  int64_t hooks_failure = 0;
+};
+
 struct Event {
   std::string cert_name;
   std::string kind;  // obtained, renewed, failed, hook_ran, hook_failed
@@ -74,13 +90,21 @@ class Store {
   Result<std::optional<CertificateRecord>> find_certificate(const std::string& name);
   Result<std::vector<CertificateRecord>> list_certificates();
   Result<void> upsert_certificate(const CertificateRecord& cert);
+  Result<void> delete_certificate(const std::string& name);
+  // Names whose next_check (or backoff) has come, soonest first; and the earliest future
+  // next_check (0 when none), so the scheduler knows how long it may sleep.
+  Result<std::vector<std::string>> due_certificates(int64_t now, int limit);
+  Result<int64_t> next_check_after(int64_t now);
 
   Result<void> set_order(const std::string& cert_name, const std::string& order_url,
                          const std::string& state);
   Result<std::optional<std::string>> find_order(const std::string& cert_name);
   Result<void> clear_order(const std::string& cert_name);
 
+  // Records an event and bumps the certificate's counters (renewals, hooks) in the same
+  // transaction, so /metrics counters survive restarts.
   Result<void> add_event(const Event& event);
+  Result<std::vector<CertificateMetrics>> certificate_metrics();
   Result<std::vector<Event>> events(const std::string& cert_name, int limit = 50);
 
  private:

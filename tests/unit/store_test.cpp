@@ -25,12 +25,12 @@ TEST_CASE("store: a new database is migrated to the current schema version") {
   TempDir dir;
   auto s = agent::Store::open(dir.path + "/a.db");
   REQUIRE(s);
-  CHECK((*s)->schema_version() == 3);
+  CHECK((*s)->schema_version() == 4);
   // Opening again is a no-op migration.
   s->reset();
   auto again = agent::Store::open(dir.path + "/a.db");
   REQUIRE(again);
-  CHECK((*again)->schema_version() == 3);
+  CHECK((*again)->schema_version() == 4);
 }
 
 TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
@@ -43,7 +43,7 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
   CHECK(s.error().message ==
-        "store: schema version 99 is newer than this acmectl understands (3)");
+        "store: schema version 99 is newer than this acmectl understands (4)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {
@@ -97,4 +97,35 @@ TEST_CASE("store: a path that cannot be opened is a clear error") {
   auto s = agent::Store::open("/nonexistent-dir/sub/a.db");
   REQUIRE_FALSE(s);
   CHECK(s.error().message.rfind("store: cannot open /nonexistent-dir/sub/a.db", 0) == 0);
+}
+
+TEST_CASE("store: events bump the per-certificate counters /metrics exports") {
+  TempDir dir;
+  auto opened = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(opened);
+  agent::Store& s = **opened;
+  agent::CertificateRecord c;
+  c.name = "ex";
+  c.domains = {"ex.test"};
+  c.out_dir = "/o/ex";
+  c.server = "https://ca.test/dir";
+  REQUIRE(s.upsert_certificate(c));
+  auto zero = s.certificate_metrics();
+  REQUIRE(zero);
+  REQUIRE(zero->size() == 1);
+  CHECK((*zero)[0].renewals_success == 0);  // exported at 0 from the start
+  REQUIRE(s.add_event({"ex", "obtained", 0, ""}));
+  REQUIRE(s.add_event({"ex", "renewed", 0, ""}));
+  REQUIRE(s.add_event({"ex", "failed", 0, "x"}));
+  REQUIRE(s.add_event({"ex", "hook_ran", 0, ""}));
+  REQUIRE(s.add_event({"ex", "hook_failed", 0, ""}));
+  REQUIRE(s.add_event({"ex", "hook_failed", 0, ""}));
+  // Counters are not reset by an upsert of the record.
+  REQUIRE(s.upsert_certificate(c));
+  auto m = s.certificate_metrics();
+  REQUIRE(m);
+  CHECK((*m)[0].renewals_success == 2);
+  CHECK((*m)[0].renewals_failure == 1);
+  CHECK((*m)[0].hooks_success == 1);
+  CHECK((*m)[0].hooks_failure == 2);
 }

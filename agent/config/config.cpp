@@ -1,0 +1,387 @@
+// TOML config (INTERFACE.md "Config file"). Every error is one line naming the file and, when
+// toml++ knows it, the line and column of the offending key or value.
+#include "config/config.hpp"
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string_view>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+
+#include "cli/issue_cmd.hpp"
+
+namespace agent {
+
+using acme::Errc;
+using acme::make_error;
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kKeyTypes = {"ec256", "ec384", "rsa2048", "rsa3072",
+                                                       "rsa4096"};
+
+// ADDR:PORT with ADDR optional (":PORT": every address) and IPv6 in brackets ("[::1]:80").
+// Whether ADDR resolves is the listener's business; this catches typos at load time.
+bool valid_listen(std::string_view s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const std::string_view host = s.substr(0, colon);
+  const std::string_view port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  uint32_t n = 0;
+  for (char c : port) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (n > 65535) return false;
+  if (!host.empty() && host.front() == '[') {
+    return host.size() > 2 && host.back() == ']' &&
+           host.substr(1, host.size() - 2).find_first_of("[]") == std::string_view::npos;
+  }
+  return host.find_first_of(":[] \t") == std::string_view::npos;
+}
+
+// The name becomes a directory (OUT/NAME) and a store key: keep it to a safe alphabet.
+bool valid_cert_name(std::string_view n) {
+  if (n.empty() || n.size() > 255 || n.front() == '.') return false;
+  for (unsigned char c : n) {
+    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+// Typed access to nodes, with errors in the "FILE:LINE:COL: what" form.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  acme::Error at(const toml::source_region& where, const std::string& what) const {
+    if (where.begin.line == 0) return plain(what);
+    return make_error(Errc::kInvalidInput, path_ + ":" + std::to_string(where.begin.line) + ":" +
+                                               std::to_string(where.begin.column) + ": " + what);
+  }
+  acme::Error plain(const std::string& what) const {
+    return make_error(Errc::kInvalidInput, path_ + ": " + what);
+  }
+  acme::Error unknown(const toml::key& k, std::string_view table) const {
+    return at(k.source(), "unknown key '" + std::string(k.str()) + "' " +
+                              (table.empty() ? std::string("at top level")
+                                             : "in [" + std::string(table) + "]"));
+  }
+
+  acme::Result<void> str(const toml::node& n, std::string_view key, std::string& out) const {
+    const auto* v = n.as_string();
+    if (v == nullptr) return at(n.source(), quoted(key) + " must be a string");
+    out = v->get();
+    return acme::ok();
+  }
+  acme::Result<void> boolean(const toml::node& n, std::string_view key, bool& out) const {
+    const auto* v = n.as_boolean();
+    if (v == nullptr) return at(n.source(), quoted(key) + " must be a boolean");
+    out = v->get();
+    return acme::ok();
+  }
+  acme::Result<void> integer(const toml::node& n, std::string_view key, int64_t lo, int64_t hi,
+                             int& out) const {
+    const auto* v = n.as_integer();
+    if (v == nullptr) return at(n.source(), quoted(key) + " must be an integer");
+    if (v->get() < lo || v->get() > hi) {
+      return at(n.source(), quoted(key) + " must be an integer between " + std::to_string(lo) +
+                                " and " + std::to_string(hi));
+    }
+    out = static_cast<int>(v->get());
+    return acme::ok();
+  }
+  acme::Result<void> strings(const toml::node& n, std::string_view key,
+                             std::vector<std::string>& out) const {
+    const auto* arr = n.as_array();
+    if (arr == nullptr) return at(n.source(), quoted(key) + " must be an array of strings");
+    std::vector<std::string> vals;
+    for (const auto& e : *arr) {
+      const auto* s = e.as_string();
+      if (s == nullptr) return at(e.source(), quoted(key) + " must be an array of strings");
+      vals.push_back(s->get());
+    }
+    out = std::move(vals);
+    return acme::ok();
+  }
+  // Empty means "the default" (and, for metrics_listen, "off" turns the endpoint off).
+  acme::Result<void> listen(const toml::node& n, std::string_view key, std::string& out) const {
+    ACME_CHECK(str(n, key, out));
+    if (out.empty() || (key == "metrics_listen" && out == "off")) return acme::ok();
+    if (!valid_listen(out)) {
+      return at(n.source(), quoted(key) + " must be ADDR:PORT (e.g. 127.0.0.1:8402, :8402, " +
+                                "[::1]:8402), not \"" + out + "\"");
+    }
+    return acme::ok();
+  }
+
+ private:
+  static std::string quoted(std::string_view key) { return "'" + std::string(key) + "'"; }
+  std::string path_;
+};
+
+acme::Result<void> read_acme(const Reader& r, const toml::table& t, AcmeSection& a) {
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "server") {
+      ACME_CHECK(r.str(v, key, a.server));
+    } else if (key == "ca_bundle") {
+      ACME_CHECK(r.str(v, key, a.ca_bundle));
+    } else if (key == "email") {
+      ACME_CHECK(r.str(v, key, a.email));
+    } else if (key == "agree_tos") {
+      ACME_CHECK(r.boolean(v, key, a.agree_tos));
+    } else {
+      return r.unknown(k, "acme");
+    }
+  }
+  return acme::ok();
+}
+
+acme::Result<void> read_agent(const Reader& r, const toml::table& t, AgentSection& a) {
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "metrics_listen") {
+      ACME_CHECK(r.listen(v, key, a.metrics_listen));
+    } else if (key == "http01_listen") {
+      ACME_CHECK(r.listen(v, key, a.http01_listen));
+    } else if (key == "renew_before_days") {
+      ACME_CHECK(r.integer(v, key, 1, 365, a.renew_before_days));
+    } else if (key == "concurrency") {
+      ACME_CHECK(r.integer(v, key, 1, 64, a.concurrency));
+    } else if (key == "post_hook") {
+      ACME_CHECK(r.str(v, key, a.post_hook));
+    } else if (key == "check_interval_seconds") {
+      ACME_CHECK(r.integer(v, key, 60, 86400, a.check_interval_seconds));
+    } else if (key == "hook_timeout_seconds") {
+      ACME_CHECK(r.integer(v, key, 1, 3600, a.hook_timeout_seconds));
+    } else {
+      return r.unknown(k, "agent");
+    }
+  }
+  return acme::ok();
+}
+
+// The challenge keys: one per cli::ChallengeSettings field, same name. Returns false when
+// `key` is not one of them. Provider-specific checks (known provider, base64 secret, readable
+// secret file) stay in cli::check_challenge_settings, run when the solver is built.
+acme::Result<bool> read_challenge_key(const Reader& r, std::string_view key, const toml::node& v,
+                                      cli::ChallengeSettings& ch) {
+  if (key == "challenge") {
+    ACME_CHECK(r.str(v, key, ch.challenge));
+    if (ch.challenge != "http-01" && ch.challenge != "dns-01") {
+      return r.at(v.source(), "'challenge' must be http-01 or dns-01");
+    }
+  } else if (key == "http01_listen") {
+    ACME_CHECK(r.listen(v, key, ch.http01_listen));
+  } else if (key == "webroot") {
+    ACME_CHECK(r.str(v, key, ch.webroot));
+  } else if (key == "dns_provider") {
+    ACME_CHECK(r.str(v, key, ch.dns_provider));
+  } else if (key == "dns_exec") {
+    ACME_CHECK(r.str(v, key, ch.dns_exec));
+  } else if (key == "rfc2136_server") {
+    ACME_CHECK(r.str(v, key, ch.rfc2136_server));
+  } else if (key == "rfc2136_tsig_name") {
+    ACME_CHECK(r.str(v, key, ch.rfc2136_tsig_name));
+  } else if (key == "rfc2136_tsig_secret") {
+    ACME_CHECK(r.str(v, key, ch.rfc2136_tsig_secret));
+  } else if (key == "rfc2136_tsig_secret_file") {
+    // Only the path: the secret is read when it is used, so it can be rotated without a reload.
+    ACME_CHECK(r.str(v, key, ch.rfc2136_tsig_secret_file));
+  } else if (key == "rfc2136_tsig_algorithm") {
+    ACME_CHECK(r.str(v, key, ch.rfc2136_tsig_algorithm));
+  } else if (key == "dns_resolver" || key == "dns_resolvers") {
+    ACME_CHECK(r.strings(v, key, ch.dns_resolvers));
+  } else if (key == "propagation_timeout") {
+    ACME_CHECK(r.integer(v, key, 0, 86400, ch.propagation_timeout));
+  } else if (key == "propagation_interval") {
+    ACME_CHECK(r.integer(v, key, 1, 3600, ch.propagation_interval));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Per-certificate keys other than name/domains: what [defaults] may hold. Applied to `c` in
+// table order; a [[certificate]] is read by applying [defaults] first, then its own table,
+// so its own keys win.
+acme::Result<void> read_cert_keys(const Reader& r, const toml::table& t, std::string_view table,
+                                  CertificateConfig& c) {
+  if (t.contains("dns_resolver") && t.contains("dns_resolvers")) {
+    return r.at(t.get("dns_resolvers")->source(),
+                "set 'dns_resolver' or 'dns_resolvers', not both, in [" + std::string(table) + "]");
+  }
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "name" || key == "domains") {
+      if (table == "defaults") {
+        return r.at(k.source(), "'" + std::string(key) + "' cannot be set in [defaults]");
+      }
+      continue;  // read by read_certificate
+    }
+    if (key == "key_type") {
+      ACME_CHECK(r.str(v, key, c.key_type));
+      bool known = false;
+      for (auto kt : kKeyTypes) known = known || kt == c.key_type;
+      if (!known) {
+        return r.at(v.source(), "'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+      }
+    } else if (key == "out") {
+      ACME_CHECK(r.str(v, key, c.out));
+    } else if (key == "deploy_hook") {
+      ACME_CHECK(r.str(v, key, c.deploy_hook));
+    } else if (key == "server") {
+      ACME_CHECK(r.str(v, key, c.server));
+    } else if (key == "preferred_chain") {
+      ACME_CHECK(r.str(v, key, c.preferred_chain));
+    } else if (key == "renew_before_days") {
+      int days = 0;
+      ACME_CHECK(r.integer(v, key, 1, 365, days));
+      c.renew_before_days = days;
+    } else {
+      ACME_ASSIGN(const bool known, read_challenge_key(r, key, v, c.challenge));
+      if (!known) return r.unknown(k, table);
+    }
+  }
+  return acme::ok();
+}
+
+acme::Result<CertificateConfig> read_certificate(const Reader& r, const toml::table& t,
+                                                 const toml::table* defaults, int index) {
+  CertificateConfig c;
+  if (defaults != nullptr) ACME_CHECK(read_cert_keys(r, *defaults, "defaults", c));
+  ACME_CHECK(read_cert_keys(r, t, "[certificate]", c));
+
+  const std::string label = "[[certificate]] #" + std::to_string(index);
+  if (const toml::node* n = t.get("name")) {
+    ACME_CHECK(r.str(*n, "name", c.name));
+    if (!valid_cert_name(c.name)) {
+      return r.at(n->source(), "'name' must be letters, digits, '.', '-' and '_' (it names a "
+                               "directory), not \"" + c.name + "\"");
+    }
+  }
+  const toml::node* domains = t.get("domains");
+  if (domains != nullptr) ACME_CHECK(r.strings(*domains, "domains", c.domains));
+  if (c.domains.empty()) {
+    return r.plain(label + (c.name.empty() ? "" : " (name \"" + c.name + "\")") +
+                   ": domains must not be empty");
+  }
+  // Names themselves are checked (and normalized) by acme::normalize_identifiers later.
+  if (c.name.empty()) c.name = cli::default_cert_name(c.domains.front());
+  return c;
+}
+
+// Where a certificate's name came from, for the duplicate-name message.
+const toml::source_region& name_source(const toml::table& t) {
+  if (const toml::node* n = t.get("name")) return n->source();
+  return t.get("domains")->source();
+}
+
+acme::Error syntax_error(const Reader& r, const toml::parse_error& e) {
+  std::string desc(e.description());
+  for (char& ch : desc) {
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  }
+  return r.at(e.source(), "TOML syntax error: " + desc);
+}
+
+}  // namespace
+
+acme::Result<Config> parse_config(const std::string& text, const std::string& path) {
+  const Reader r(path);
+#if TOML_EXCEPTIONS
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return syntax_error(r, e);
+  }
+#else
+  toml::parse_result parsed = toml::parse(text, path);
+  if (!parsed) return syntax_error(r, parsed.error());
+  toml::table root = std::move(parsed).table();
+#endif
+
+  Config cfg;
+  cfg.path = path;
+  const toml::table* defaults = nullptr;
+  const toml::array* certs = nullptr;
+  for (auto&& [k, v] : root) {
+    const std::string_view key = k.str();
+    if (key == "state_dir") {
+      ACME_CHECK(r.str(v, key, cfg.state_dir));
+    } else if (key == "acme" || key == "agent" || key == "defaults") {
+      const toml::table* t = v.as_table();
+      if (t == nullptr) return r.at(v.source(), "'" + std::string(key) + "' must be a table");
+      if (key == "acme") {
+        ACME_CHECK(read_acme(r, *t, cfg.acme));
+      } else if (key == "agent") {
+        ACME_CHECK(read_agent(r, *t, cfg.agent));
+      } else {
+        // Checked here too, so a bad [defaults] is reported even with no certificate.
+        CertificateConfig scratch;
+        ACME_CHECK(read_cert_keys(r, *t, "defaults", scratch));
+        defaults = t;
+      }
+    } else if (key == "certificate") {
+      certs = v.as_array();
+      if (certs == nullptr) {
+        return r.at(v.source(), "'certificate' must be an array of tables: write [[certificate]]");
+      }
+    } else {
+      return r.unknown(k, "");
+    }
+  }
+
+  if (certs == nullptr) return cfg;
+  std::map<std::string, int> names;  // name -> index of the certificate that has it
+  int index = 0;
+  for (const toml::node& node : *certs) {
+    ++index;
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+      return r.at(node.source(), "'certificate' must be an array of tables: write [[certificate]]");
+    }
+    ACME_ASSIGN(CertificateConfig c, read_certificate(r, *t, defaults, index));
+    if (auto [it, fresh] = names.emplace(c.name, index); !fresh) {
+      return r.at(name_source(*t), "duplicate certificate name '" + c.name +
+                                       "' (also [[certificate]] #" + std::to_string(it->second) +
+                                       ")");
+    }
+    cfg.certificates.push_back(std::move(c));
+  }
+  return cfg;
+}
+
+acme::Result<Config> load_config(const std::string& path) {
+  // POSIX read so the message carries the real errno (a directory is EISDIR on read, not open).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(Errc::kInvalidInput, path + ": cannot read: " + std::strerror(errno));
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int err = errno;
+      ::close(fd);
+      return make_error(Errc::kInvalidInput, path + ": cannot read: " + std::strerror(err));
+    }
+  }
+  ::close(fd);
+  return parse_config(text, path);
+}
+
+}  // namespace agent

@@ -1,0 +1,55 @@
+#pragma once
+// Process-wide counters and histograms the ACME transport and the renewer feed. Values that
+// must survive a restart (per-certificate renewals, hooks) live in the store instead.
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "metrics/exposition.hpp"
+
+namespace agent::metrics {
+
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size(), 0) {}
+  void observe(double v);
+  void write(Exposition& out, std::string_view name, const Labels& labels) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // non-cumulative per bucket
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+class Registry {
+ public:
+  static Registry& instance();
+
+  void acme_request(const std::string& endpoint, int status, double seconds);
+  void bad_nonce_retries(int n);
+  void renewal_finished(double seconds);
+  void set_last_tick(int64_t unix_seconds);
+  int64_t last_tick() const;
+
+  // Writes every process-wide family (ACME traffic, renewal durations, scheduler tick).
+  void write(Exposition& out) const;
+
+ private:
+  Registry();
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, double> requests_;
+  Histogram request_duration_;
+  double bad_nonce_ = 0;
+  double rate_limited_ = 0;
+  Histogram renewal_duration_;
+  int64_t last_tick_ = 0;
+};
+
+// process_* metrics of this process (Linux /proc), as the Prometheus client libraries export.
+void write_process_metrics(Exposition& out);
+
+}  // namespace agent::metrics

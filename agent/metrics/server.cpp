@@ -1,0 +1,202 @@
+#include "metrics/server.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "metrics/exposition.hpp"
+#include "metrics/registry.hpp"
+#include "schedule/policy.hpp"
+#include "store/store.hpp"
+
+namespace agent::metrics {
+
+using acme::Errc;
+using acme::make_error;
+
+namespace {
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t planned(const CertificateMetrics& c, int renew_before_days) {
+  if (c.ari_chosen_time != 0) return c.ari_chosen_time;
+  PolicyInput in;
+  in.not_before = SysTime(std::chrono::seconds(c.not_before));
+  in.not_after = SysTime(std::chrono::seconds(c.not_after));
+  in.renew_before_days = renew_before_days;
+  in.random01 = stable_random01(c.serial + c.name);
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             plan_renewal(in).renew_at.time_since_epoch())
+      .count();
+}
+
+void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& certs,
+                        int renew_before_days) {
+  const int64_t now = now_unix();
+  auto per_cert = [&](const char* name, const char* type, const char* help, auto value,
+                      bool issued_only) {
+    out.family(name, type, help);
+    for (const auto& c : certs) {
+      if (issued_only && c.not_after == 0) continue;
+      out.sample(name, {{"name", c.name}}, static_cast<double>(value(c)));
+    }
+  };
+  per_cert("acmectl_certificate_expiration_timestamp_seconds", "gauge",
+           "When the installed certificate expires (notAfter)",
+           [](const CertificateMetrics& c) { return c.not_after; }, true);
+  per_cert("acmectl_certificate_not_before_timestamp_seconds", "gauge",
+           "When the installed certificate became valid (notBefore)",
+           [](const CertificateMetrics& c) { return c.not_before; }, true);
+  per_cert("acmectl_certificate_renewal_timestamp_seconds", "gauge",
+           "When the next renewal is planned",
+           [&](const CertificateMetrics& c) { return planned(c, renew_before_days); }, true);
+  per_cert("acmectl_certificate_ready", "gauge",
+           "1 when a valid certificate is installed, else 0",
+           [&](const CertificateMetrics& c) {
+             return c.not_after != 0 && c.not_before <= now && now < c.not_after ? 1 : 0;
+           },
+           false);
+  per_cert("acmectl_certificate_last_renewal_success_timestamp_seconds", "gauge",
+           "When the certificate was last obtained or renewed (0: never)",
+           [](const CertificateMetrics& c) { return c.last_success; }, false);
+  per_cert("acmectl_certificate_consecutive_failures", "gauge",
+           "Failed renewal attempts since the last success",
+           [](const CertificateMetrics& c) { return c.consecutive_failures; }, false);
+  out.family("acmectl_renewals_total", "counter",
+             "Issuance and renewal attempts by result (success, failure)");
+  for (const auto& c : certs) {
+    out.sample("acmectl_renewals_total", {{"name", c.name}, {"result", "success"}},
+               static_cast<double>(c.renewals_success));
+    out.sample("acmectl_renewals_total", {{"name", c.name}, {"result", "failure"}},
+               static_cast<double>(c.renewals_failure));
+  }
+  out.family("acmectl_hook_runs_total", "counter", "Deploy hook runs by result (success, failure)");
+  for (const auto& c : certs) {
+    out.sample("acmectl_hook_runs_total", {{"name", c.name}, {"result", "success"}},
+               static_cast<double>(c.hooks_success));
+    out.sample("acmectl_hook_runs_total", {{"name", c.name}, {"result", "failure"}},
+               static_cast<double>(c.hooks_failure));
+  }
+}
+
+acme::Result<std::pair<std::string, int>> split_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return make_error(Errc::kInvalidInput, "metrics listen '" + listen + "' is not ADDR:PORT");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "127.0.0.1";  // never all interfaces unless asked explicitly
+  int port = -1;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+  }
+  if (port < 0 || port > 65535) {
+    return make_error(Errc::kInvalidInput, "metrics listen '" + listen + "': bad port");
+  }
+  return std::make_pair(host, port);
+}
+
+}  // namespace
+
+acme::Result<std::string> render_metrics(const std::string& db_path, int renew_before_days) {
+  ACME_ASSIGN(auto store, Store::open(db_path));
+  return render_metrics(*store, renew_before_days);
+}
+
+acme::Result<std::string> render_metrics(Store& store, int renew_before_days) {
+  ACME_ASSIGN(auto certs, store.certificate_metrics());
+  Exposition out;
+  out.reserve(certs.size() * 900 + 8192);
+  out.family("acmectl_build_info", "gauge", "acmectl version");
+  out.sample("acmectl_build_info", {{"version", ACMECTL_VERSION}}, 1);
+  write_certificates(out, certs, renew_before_days);
+  Registry::instance().write(out);
+  write_process_metrics(out);
+  return out.take();
+}
+
+struct MetricsServer::Impl {
+  httplib::Server server;
+  ServerOptions options;
+  std::mutex mu;  // one store connection, used by one scrape at a time
+  std::unique_ptr<Store> store;
+
+  acme::Result<Store*> open_store() {
+    if (!store) {
+      ACME_ASSIGN(store, Store::open(options.db_path));
+    }
+    return store.get();
+  }
+};
+
+acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOptions& options) {
+  ACME_ASSIGN(auto hp, split_listen(options.listen));
+  std::unique_ptr<MetricsServer> s(new MetricsServer());
+  s->impl_ = std::make_unique<Impl>();
+  s->impl_->options = options;
+  Impl* impl = s->impl_.get();
+  impl->server.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(impl->mu);
+    auto st = impl->open_store();
+    auto text = st ? render_metrics(**st, impl->options.renew_before_days)
+                   : acme::Result<std::string>(st.error());
+    if (!text) {
+      res.status = 500;
+      res.set_content("# " + text.error().to_string() + "\n", "text/plain");
+      return;
+    }
+    res.set_content(std::move(*text), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  impl->server.Get("/healthz", [impl](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(impl->mu);
+    auto store = impl->open_store();
+    if (!store) {
+      res.status = 503;
+      res.set_content("store unreadable: " + store.error().to_string() + "\n", "text/plain");
+      return;
+    }
+    if (auto probe = (*store)->next_check_after(0); !probe) {
+      res.status = 503;
+      res.set_content("store unreadable: " + probe.error().to_string() + "\n", "text/plain");
+      return;
+    }
+    const int64_t tick = Registry::instance().last_tick();
+    const int64_t age = now_unix() - tick;
+    if (tick == 0 || age > impl->options.stall_seconds) {
+      res.status = 503;
+      res.set_content(tick == 0 ? std::string("scheduler has not run yet\n")
+                                : "scheduler stalled: last tick " + std::to_string(age) + "s ago\n",
+                      "text/plain");
+      return;
+    }
+    res.set_content("ok\n", "text/plain");
+  });
+  if (hp.second == 0) {
+    s->port_ = impl->server.bind_to_any_port(hp.first);
+    if (s->port_ <= 0) {
+      return make_error(Errc::kIo, "metrics: cannot listen on " + options.listen);
+    }
+  } else {
+    if (!impl->server.bind_to_port(hp.first, hp.second)) {
+      return make_error(Errc::kIo, "metrics: cannot listen on " + options.listen +
+                                       " (address in use or not local?)");
+    }
+    s->port_ = hp.second;
+  }
+  s->thread_ = std::thread([impl] { impl->server.listen_after_bind(); });
+  return s;
+}
+
+MetricsServer::~MetricsServer() {
+  if (impl_) impl_->server.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace agent::metrics

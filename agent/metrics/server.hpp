@@ -1,0 +1,46 @@
+#pragma once
+// The agent's /metrics and /healthz endpoint (cpp-httplib), on a loopback address by default.
+// Every scrape reads the store, so values survive restarts and reflect other processes
+// (`acmectl renew` from cron) too.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "acme/result.hpp"
+
+namespace agent {
+class Store;
+}
+
+namespace agent::metrics {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:9469";
+  std::string db_path;
+  int renew_before_days = 30;
+  int stall_seconds = 120;  // /healthz fails when the scheduler has not ticked for this long
+};
+
+// Renders the full exposition from a store (also used by the benchmark).
+acme::Result<std::string> render_metrics(const std::string& db_path, int renew_before_days);
+acme::Result<std::string> render_metrics(Store& store, int renew_before_days);
+
+class MetricsServer {
+ public:
+  // Binds at once (a busy port is reported before the agent starts working).
+  static acme::Result<std::unique_ptr<MetricsServer>> start(const ServerOptions& options);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+  int port() const noexcept { return port_; }
+
+ private:
+  struct Impl;
+  MetricsServer() = default;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace agent::metrics
