@@ -26,7 +26,8 @@ struct ChallengeSettings {
   std::string rfc2136_tsig_secret_file;
   std::string rfc2136_tsig_algorithm = "hmac-sha256";
   std::vector<std::string> dns_resolvers;
-  int propagation_timeout = 120;
+  int propagation_timeout = 120;  // seconds
+  int propagation_interval = 2;   // seconds between rounds of the propagation check
 };
 
 // Stored with each certificate (store column challenge_settings) so renewals solve the
