@@ -1,7 +1,7 @@
 #pragma once
 // `acmectl gen …`: configuration generators for the rest of a deployment.
 
-#include <CLI/App.hpp>
+#include <CLI/CLI.hpp>
 
 #include "cli/common.hpp"
 #include "gen/alerts.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 // `acmectl renew`, `list`, `show`: one-shot management of recorded certificates.
 
-#include <CLI/App.hpp>
+#include <CLI/CLI.hpp>
 
 #include "cli/common.hpp"
 

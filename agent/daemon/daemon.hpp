@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include <CLI/App.hpp>
+#include <CLI/CLI.hpp>
 
 #include "cli/common.hpp"
 
