@@ -45,7 +45,7 @@ build/bin/acmectl issue -d "$name" \
 live=$tmp/live/$name
 echo
 echo "== files in $live"
-ls -l "$live"
+ls -l "$live/"
 echo
 echo "== the certificate"
 openssl x509 -in "$live/cert.pem" -noout -subject -dates -ext subjectAltName
@@ -53,5 +53,42 @@ echo
 echo "== chain check against Pebble's root ($PEBBLE_MGMT_URL/roots/0)"
 curl -sSf --cacert "$PEBBLE_CA_BUNDLE" -o "$tmp/root.pem" "$PEBBLE_MGMT_URL/roots/0"
 openssl verify -CAfile "$tmp/root.pem" -untrusted "$live/chain.pem" "$live/cert.pem"
+
 echo
-echo "demo: OK: $name has a certificate that chains to the local Pebble root"
+echo "== acmectl agent: keeps $name and a second certificate renewed, serves /metrics"
+metrics_port=$(build/bin/free_port 1)
+cat >"$tmp/acmectl.toml" <<EOF
+state_dir = "$tmp/state"
+[acme]
+server = "$PEBBLE_DIR_URL"
+ca_bundle = "$PEBBLE_CA_BUNDLE"
+email = "demo@example.com"
+agree_tos = true
+[agent]
+metrics_listen = "127.0.0.1:$metrics_port"
+http01_listen = "127.0.0.1:$PEBBLE_HTTP_PORT"
+[defaults]
+out = "$tmp/live"
+[[certificate]]
+domains = ["$name"]
+[[certificate]]
+name = "api"
+domains = ["api.acmectl.test", "www.acmectl.test"]
+EOF
+build/bin/acmectl agent --config "$tmp/acmectl.toml" --log-level warn &
+agent_pid=$!
+for _ in $(seq 1 100); do
+  if [[ -e "$tmp/live/api/cert.pem" ]]; then break; fi
+  sleep 0.1
+done
+sleep 0.5
+echo
+echo "== acmectl list"
+build/bin/acmectl list --state-dir "$tmp/state"
+echo
+echo "== curl http://127.0.0.1:$metrics_port/metrics (certificate metrics)"
+curl -sSf "http://127.0.0.1:$metrics_port/metrics" | grep -E '^acmectl_(certificate_(expiration|ready)|renewals_total)'
+kill -TERM "$agent_pid"
+wait "$agent_pid"
+echo
+echo "demo: OK: $name has a certificate that chains to the local Pebble root; the agent keeps it renewed"

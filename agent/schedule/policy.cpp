@@ -41,7 +41,10 @@ RenewalPlan plan_renewal(const PolicyInput& in) {
                     seconds(static_cast<int64_t>(static_cast<double>(spread.count()) * r));
     plan.reason = "window";
   }
-  if (emergency_at < plan.renew_at) {
+  // The floor overrides ARI only: without ARI the window (at most a third of the
+  // lifetime, and renew_before_days) is the user's choice, and for long lifetimes 1/20 of
+  // the lifetime would be earlier than renew_before_days (91 days for 5-year certificates).
+  if (in.ari && emergency_at < plan.renew_at) {
     plan.renew_at = emergency_at;
     plan.reason = "emergency";
   }

@@ -6,7 +6,9 @@
 //    so 45-day and 6-day certificates are not renewed on every check.
 // 2. With ARI (RFC 9773 §4.2): a random time inside the CA's suggested window, chosen once
 //    and kept while the window is unchanged.
-// 3. Emergency floor: with less than 1/20 of the lifetime left, renew now, whatever ARI says.
+// 3. Emergency floor: with less than 1/20 of the lifetime left, renew now, whatever ARI says
+//    (it overrides ARI's window; without ARI the window above always comes first or is the
+//    user's explicit renew_before_days).
 // A deterministic jitter (from the caller's random01) spreads a fleet over a short interval.
 
 #include <chrono>

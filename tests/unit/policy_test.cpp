@@ -69,18 +69,24 @@ TEST_CASE("policy: exhaustive — never due right after issuance, always due bef
         CHECK(window <= seconds(int64_t{d} * 86400));
         // Renewal happens in the second half (or last two thirds) of the lifetime at the
         // earliest, minus at most the jitter, and before the emergency floor.
-        // ... unless the emergency floor (1/20 of the lifetime) comes first.
+        // Without ARI the emergency floor never applies: the window is the rule.
         const auto spread = std::min(window / 10, seconds(3600));
-        const SysTime floor = in.not_after - lifetime / 20;
-        CHECK(plan.renew_at >= std::min(in.not_after - window - spread, floor));
-        CHECK(plan.renew_at <= std::min(in.not_after - window, floor));
-        CHECK((plan.reason == "emergency") == (floor < in.not_after - window - spread * r));
+        CHECK(plan.reason == "window");
+        CHECK(plan.renew_at >= in.not_after - window - spread);
+        CHECK(plan.renew_at <= in.not_after - window);
         CHECK(plan.renew_at < in.not_after);
         CHECK_FALSE(agent::renewal_due(plan, in.not_before + seconds(1)));
-        CHECK(agent::renewal_due(plan, in.not_after - lifetime / 20));
+        CHECK(agent::renewal_due(plan, in.not_after - window));
       }
     }
   }
+}
+
+TEST_CASE("policy: 5-year certificates still renew renew_before_days before expiry") {
+  // 1/20 of five years is 91 days: the floor must not pull renewal earlier without ARI.
+  auto plan = agent::plan_renewal(input(5 * 365 * kDay, 30));
+  CHECK(plan.reason == "window");
+  CHECK(plan.renew_at == kIssued + 5 * 365 * kDay - 30 * kDay);
 }
 
 TEST_CASE("policy: jitter moves renewal earlier, never later, by at most an hour") {
