@@ -34,6 +34,8 @@ ACMECTL_DEB_PACKAGES=(
   jq
   sqlite3
   shellcheck
+  systemd
+  prometheus
 )
 
 acmectl_deps_install() {

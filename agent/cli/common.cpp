@@ -113,14 +113,16 @@ acme::Result<std::unique_ptr<Store>> open_store(const std::string& state_dir) {
   return Store::open(state_dir + "/acmectl.db");
 }
 
-acme::Result<Session> connect(const GlobalOptions& g, const std::string& directory_url) {
+acme::Result<Session> connect(const GlobalOptions& g, const std::string& directory_url,
+                              acme::Clock* clock) {
   acme::HttpOptions opts;
   opts.ca_bundle = g.ca_bundle;
   opts.user_agent = "acmectl/" ACMECTL_VERSION " libacme";
   Session s;
   s.directory_url = directory_url;
   ACME_ASSIGN(s.http, acme::make_curl_http_client(opts));
-  s.client = std::make_unique<acme::Client>(*s.http, acme::system_clock(), directory_url);
+  s.client = std::make_unique<acme::Client>(*s.http, clock ? *clock : acme::system_clock(),
+                                            directory_url);
   auto loaded = s.client->load_directory();
   if (!loaded) return std::move(loaded).error().context("ACME directory");
   return s;

@@ -52,7 +52,10 @@ struct Session {
 };
 
 // Connects and loads the directory (nothing is written on disk).
-acme::Result<Session> connect(const GlobalOptions& g, const std::string& directory_url);
+// clock: what the client's polling loops sleep on (the agent passes its cancellable clock so
+// SIGTERM ends a poll at once); default the system clock.
+acme::Result<Session> connect(const GlobalOptions& g, const std::string& directory_url,
+                              acme::Clock* clock = nullptr);
 
 // Loads the account key for this directory from STATE/accounts/… (creating it once, 0600)
 // and registers or finds the account. Reuses the stored account URL without a request.

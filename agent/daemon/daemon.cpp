@@ -141,8 +141,14 @@ acme::Result<void> Daemon::sync_config() {
     rec.ca_bundle = g_.ca_bundle;
     if (reissue) {
       rec.next_check = 0;
-      force_.insert(c.name);
-      log->info("cert={} {}", c.name, existing ? "names changed: will reissue" : "new: will issue");
+      // A certificate never issued is due anyway (and the renewer honours its backoff);
+      // forcing it made every restart ignore a persisted backoff. Force only a reissue for
+      // changed names, and not while a failure's backoff runs.
+      if (rec.not_after != 0 && rec.next_attempt <= now_unix()) force_.insert(c.name);
+      log->info("cert={} {}", c.name,
+                !existing             ? "new: will issue"
+                : rec.not_after == 0 ? "not issued yet: will issue"
+                                     : "names changed: will reissue");
     }
     ACME_CHECK(store_->upsert_certificate(rec));
   }

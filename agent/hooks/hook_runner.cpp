@@ -39,11 +39,17 @@ std::vector<std::string> hook_environment(const HookContext& ctx) {
   for (const auto& d : ctx.domains) domains += (domains.empty() ? "" : " ") + d;
   env.push_back("ACMECTL_CERT_NAME=" + ctx.cert_name);
   env.push_back("ACMECTL_DOMAINS=" + domains);
-  env.push_back("ACMECTL_CERT_DIR=" + ctx.dir);
-  env.push_back("ACMECTL_CERT_PATH=" + ctx.dir + "/cert.pem");
-  env.push_back("ACMECTL_CHAIN_PATH=" + ctx.dir + "/chain.pem");
-  env.push_back("ACMECTL_FULLCHAIN_PATH=" + ctx.dir + "/fullchain.pem");
-  env.push_back("ACMECTL_KEY_PATH=" + ctx.dir + "/privkey.pem");
+  if (ctx.dir.empty()) {
+    // The post hook: no one certificate, so no paths (they used to be "/cert.pem" etc.);
+    // ACMECTL_DOMAINS keeps holding the installed certificates' names, as before.
+    env.push_back("ACMECTL_CERT_NAMES=" + domains);
+  } else {
+    env.push_back("ACMECTL_CERT_DIR=" + ctx.dir);
+    env.push_back("ACMECTL_CERT_PATH=" + ctx.dir + "/cert.pem");
+    env.push_back("ACMECTL_CHAIN_PATH=" + ctx.dir + "/chain.pem");
+    env.push_back("ACMECTL_FULLCHAIN_PATH=" + ctx.dir + "/fullchain.pem");
+    env.push_back("ACMECTL_KEY_PATH=" + ctx.dir + "/privkey.pem");
+  }
   env.push_back("ACMECTL_EVENT=" + ctx.event);
   return env;
 }

@@ -87,7 +87,7 @@ acme::Result<cli::Session*> Renewer::session_for(const std::string& server,
   if (it != sessions_.end()) return &it->second;
   cli::GlobalOptions g = settings_.acme;
   if (g.ca_bundle.empty()) g.ca_bundle = ca_bundle;  // as recorded when it was issued
-  ACME_ASSIGN(auto s, cli::connect(g, server));
+  ACME_ASSIGN(auto s, cli::connect(g, server, &clock_));
   s.client->transport().set_observer([](const acme::RequestEvent& e) {
     metrics::Registry::instance().acme_request(e.endpoint, e.status,
                                                static_cast<double>(e.duration.count()) / 1000.0);
@@ -295,11 +295,17 @@ RenewResult Renewer::renew_now(CertificateRecord& rec) {
       static_cast<double>(duration_cast<std::chrono::milliseconds>(clock_.steady_now() - start).count()) /
       1000.0);
   if (!issued) {
-    if (issued.error().code != Errc::kCancelled) {
-      // A failed order is not worth resuming; the next attempt starts afresh.
-      (void)store_.clear_order(rec.name);
-      ::unlink(pending_key.c_str());
+    if (issued.error().code == Errc::kCancelled) {
+      // The agent is stopping: the order and its key stay to be resumed at the next start.
+      // Not a failure: no backoff, no failure count, next_check left as it is (due).
+      out.outcome = Outcome::kNotDue;
+      out.message = "stopped; order kept to resume: " + issued.error().to_string();
+      log->info("cert={} {}", rec.name, out.message);
+      return out;
     }
+    // A failed order is not worth resuming; the next attempt starts afresh.
+    (void)store_.clear_order(rec.name);
+    ::unlink(pending_key.c_str());
     record_failure(rec, issued.error(), out);
     return out;
   }
