@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <string>
 
 namespace agent::metrics {
 
@@ -31,17 +33,33 @@ std::string escape_help(std::string_view help) {
   return out;
 }
 
-std::string format_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+namespace {
+
+// Writes the value into buf (at least 64 bytes); returns its length.
+size_t format_value_to(double v, char* buf) {
+  if (std::isnan(v)) return std::char_traits<char>::length(std::strcpy(buf, "NaN"));
+  if (std::isinf(v)) return std::char_traits<char>::length(std::strcpy(buf, v > 0 ? "+Inf" : "-Inf"));
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    char buf[32];
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
-    return std::string(buf, p);
+    auto [p, ec] = std::to_chars(buf, buf + 64, static_cast<long long>(v));
+    return static_cast<size_t>(p - buf);
   }
+  auto [p, ec] = std::to_chars(buf, buf + 64, v);
+  return static_cast<size_t>(p - buf);
+}
+
+}  // namespace
+
+std::string format_value(double v) {
   char buf[64];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, p);
+  return std::string(buf, format_value_to(v, buf));
+}
+
+void Exposition::sample_with(std::string_view name, std::string_view label,
+                             std::string_view extra, double value) {
+  char buf[64];
+  const size_t n = format_value_to(value, buf);
+  out_.append(name).append(1, '{').append(label).append(extra).append("} ", 2).append(buf, n);
+  out_ += '\n';
 }
 
 void Exposition::family(std::string_view name, std::string_view type, std::string_view help) {
@@ -71,8 +89,10 @@ void Exposition::sample(std::string_view name, const Labels& labels, double valu
     }
     out_ += '}';
   }
+  char buf[64];
+  const size_t n = format_value_to(value, buf);
   out_ += ' ';
-  out_ += format_value(value);
+  out_.append(buf, n);
   out_ += '\n';
 }
 

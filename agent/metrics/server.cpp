@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <mutex>
 
 #include "metrics/exposition.hpp"
@@ -38,12 +40,18 @@ int64_t planned(const CertificateMetrics& c, int renew_before_days) {
 void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& certs,
                         int renew_before_days) {
   const int64_t now = now_unix();
+  // Each family walks every certificate: the name label is escaped once, not per sample
+  // (100,000 certificates make a million samples; see docs/BENCHMARKS.md).
+  std::vector<std::string> labels;
+  labels.reserve(certs.size());
+  for (const auto& c : certs) labels.push_back("name=\"" + escape_label_value(c.name) + "\"");
   auto per_cert = [&](const char* name, const char* type, const char* help, auto value,
                       bool issued_only) {
     out.family(name, type, help);
-    for (const auto& c : certs) {
+    for (size_t i = 0; i < certs.size(); ++i) {
+      const auto& c = certs[i];
       if (issued_only && c.not_after == 0) continue;
-      out.sample(name, {{"name", c.name}}, static_cast<double>(value(c)));
+      out.sample_with(name, labels[i], {}, static_cast<double>(value(c)));
     }
   };
   per_cert("acmectl_certificate_expiration_timestamp_seconds", "gauge",
@@ -67,20 +75,22 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
   per_cert("acmectl_certificate_consecutive_failures", "gauge",
            "Failed renewal attempts since the last success",
            [](const CertificateMetrics& c) { return c.consecutive_failures; }, false);
+  static constexpr std::string_view kSuccess = ",result=\"success\"";
+  static constexpr std::string_view kFailure = ",result=\"failure\"";
   out.family("acmectl_renewals_total", "counter",
              "Issuance and renewal attempts by result (success, failure)");
-  for (const auto& c : certs) {
-    out.sample("acmectl_renewals_total", {{"name", c.name}, {"result", "success"}},
-               static_cast<double>(c.renewals_success));
-    out.sample("acmectl_renewals_total", {{"name", c.name}, {"result", "failure"}},
-               static_cast<double>(c.renewals_failure));
+  for (size_t i = 0; i < certs.size(); ++i) {
+    out.sample_with("acmectl_renewals_total", labels[i], kSuccess,
+                    static_cast<double>(certs[i].renewals_success));
+    out.sample_with("acmectl_renewals_total", labels[i], kFailure,
+                    static_cast<double>(certs[i].renewals_failure));
   }
   out.family("acmectl_hook_runs_total", "counter", "Deploy hook runs by result (success, failure)");
-  for (const auto& c : certs) {
-    out.sample("acmectl_hook_runs_total", {{"name", c.name}, {"result", "success"}},
-               static_cast<double>(c.hooks_success));
-    out.sample("acmectl_hook_runs_total", {{"name", c.name}, {"result", "failure"}},
-               static_cast<double>(c.hooks_failure));
+  for (size_t i = 0; i < certs.size(); ++i) {
+    out.sample_with("acmectl_hook_runs_total", labels[i], kSuccess,
+                    static_cast<double>(certs[i].hooks_success));
+    out.sample_with("acmectl_hook_runs_total", labels[i], kFailure,
+                    static_cast<double>(certs[i].hooks_failure));
   }
 }
 
@@ -111,9 +121,13 @@ acme::Result<std::string> render_metrics(const std::string& db_path, int renew_b
 }
 
 acme::Result<std::string> render_metrics(Store& store, int renew_before_days) {
+  return render_metrics(store, renew_before_days, std::string());
+}
+
+acme::Result<std::string> render_metrics(Store& store, int renew_before_days, std::string buffer) {
   ACME_ASSIGN(auto certs, store.certificate_metrics());
-  Exposition out;
-  out.reserve(certs.size() * 900 + 8192);
+  Exposition out(std::move(buffer));
+  out.reserve(certs.size() * 720 + 8192);
   out.family("acmectl_build_info", "gauge", "acmectl version");
   out.sample("acmectl_build_info", {{"version", ACMECTL_VERSION}}, 1);
   write_certificates(out, certs, renew_before_days);
@@ -125,14 +139,21 @@ acme::Result<std::string> render_metrics(Store& store, int renew_before_days) {
 struct MetricsServer::Impl {
   httplib::Server server;
   ServerOptions options;
-  std::mutex mu;  // one store connection, used by one scrape at a time
+  // /metrics: one store connection and one output buffer, used by one scrape at a time
+  // (held until the response is sent: the buffer is reused, so a scrape of 100,000
+  // certificates does not fault in ~70 MB of fresh pages each time).
+  std::mutex mu;
   std::unique_ptr<Store> store;
+  std::string buffer;
+  // /healthz has its own connection and lock: a slow scraper never delays it.
+  std::mutex health_mu;
+  std::unique_ptr<Store> health_store;
 
-  acme::Result<Store*> open_store() {
-    if (!store) {
-      ACME_ASSIGN(store, Store::open(options.db_path));
+  acme::Result<Store*> open_store(std::unique_ptr<Store>& s) {
+    if (!s) {
+      ACME_ASSIGN(s, Store::open(options.db_path));
     }
-    return store.get();
+    return s.get();
   }
 };
 
@@ -143,20 +164,33 @@ acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOp
   s->impl_->options = options;
   Impl* impl = s->impl_.get();
   impl->server.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
-    std::lock_guard lock(impl->mu);
-    auto st = impl->open_store();
-    auto text = st ? render_metrics(**st, impl->options.renew_before_days)
+    auto lock = std::make_shared<std::unique_lock<std::mutex>>(impl->mu);
+    auto st = impl->open_store(impl->store);
+    auto text = st ? render_metrics(**st, impl->options.renew_before_days, std::move(impl->buffer))
                    : acme::Result<std::string>(st.error());
     if (!text) {
       res.status = 500;
       res.set_content("# " + text.error().to_string() + "\n", "text/plain");
       return;
     }
-    res.set_content(std::move(*text), "text/plain; version=0.0.4; charset=utf-8");
+    // Served from the buffer itself (set_content would copy it); the provider and the
+    // releaser run on this handler's thread, which then gives the buffer back and unlocks.
+    auto body = std::make_shared<std::string>(std::move(*text));
+    const size_t size = body->size();
+    res.set_content_provider(
+        size, "text/plain; version=0.0.4; charset=utf-8",
+        [body](size_t offset, size_t length, httplib::DataSink& sink) {
+          if (offset >= body->size()) return false;
+          return sink.write(body->data() + offset, std::min(length, body->size() - offset));
+        },
+        [impl, body, lock](bool) mutable {
+          impl->buffer = std::move(*body);
+          lock->unlock();
+        });
   });
   impl->server.Get("/healthz", [impl](const httplib::Request&, httplib::Response& res) {
-    std::lock_guard lock(impl->mu);
-    auto store = impl->open_store();
+    std::lock_guard lock(impl->health_mu);
+    auto store = impl->open_store(impl->health_store);
     if (!store) {
       res.status = 503;
       res.set_content("store unreadable: " + store.error().to_string() + "\n", "text/plain");

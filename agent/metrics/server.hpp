@@ -25,6 +25,8 @@ struct ServerOptions {
 // Renders the full exposition from a store (also used by the benchmark).
 acme::Result<std::string> render_metrics(const std::string& db_path, int renew_before_days);
 acme::Result<std::string> render_metrics(Store& store, int renew_before_days);
+// The same, written into `buffer` (cleared first; its capacity is reused).
+acme::Result<std::string> render_metrics(Store& store, int renew_before_days, std::string buffer);
 
 class MetricsServer {
  public:

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -416,8 +417,9 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "SELECT name, serial, not_before, not_after, ari_chosen_time, "
                               "last_success, consecutive_failures, hook_pending, renewals_success, "
-                              "renewals_failure, hooks_success, hooks_failure FROM certificates "
-                              "ORDER BY name"));
+                              "renewals_failure, hooks_success, hooks_failure FROM certificates"));
+  // A plain table scan, sorted here: "ORDER BY name" walks the name index and seeks into
+  // the table once per row, which made this query ~75% of a 100,000-certificate scrape.
   std::vector<CertificateMetrics> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
@@ -438,6 +440,8 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
     out.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return db_error(db_.get(), "read metrics");
+  std::sort(out.begin(), out.end(),
+            [](const CertificateMetrics& a, const CertificateMetrics& b) { return a.name < b.name; });
   return out;
 }
 
