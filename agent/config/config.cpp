@@ -2,6 +2,10 @@
 // toml++ knows it, the line and column of the offending key or value.
 #include "config/config.hpp"
 
+#include <fcntl.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -9,13 +13,6 @@
 #include <cstring>
 #include <map>
 #include <string_view>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <toml++/toml.h>
-
-#include "cli/issue_cmd.hpp"
 
 namespace agent {
 
@@ -55,6 +52,12 @@ bool valid_cert_name(std::string_view n) {
     if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return false;
   }
   return true;
+}
+
+// Same rule as `issue --name` (cli::default_cert_name); not shared because issue_cmd.o drags
+// CLI11's compiled parts into everything that links the config.
+std::string default_cert_name(const std::string& first) {
+  return first.rfind("*.", 0) == 0 ? "_wildcard." + first.substr(2) : first;
 }
 
 // Typed access to nodes, with errors in the "FILE:LINE:COL: what" form.
@@ -233,7 +236,8 @@ acme::Result<void> read_cert_keys(const Reader& r, const toml::table& t, std::st
       bool known = false;
       for (auto kt : kKeyTypes) known = known || kt == c.key_type;
       if (!known) {
-        return r.at(v.source(), "'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+        return r.at(v.source(),
+                    "'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
       }
     } else if (key == "out") {
       ACME_CHECK(r.str(v, key, c.out));
@@ -265,8 +269,10 @@ acme::Result<CertificateConfig> read_certificate(const Reader& r, const toml::ta
   if (const toml::node* n = t.get("name")) {
     ACME_CHECK(r.str(*n, "name", c.name));
     if (!valid_cert_name(c.name)) {
-      return r.at(n->source(), "'name' must be letters, digits, '.', '-' and '_' (it names a "
-                               "directory), not \"" + c.name + "\"");
+      return r.at(n->source(),
+                  "'name' must be letters, digits, '.', '-' and '_' (it names a "
+                  "directory), not \"" +
+                      c.name + "\"");
     }
   }
   const toml::node* domains = t.get("domains");
@@ -276,7 +282,7 @@ acme::Result<CertificateConfig> read_certificate(const Reader& r, const toml::ta
                    ": domains must not be empty");
   }
   // Names themselves are checked (and normalized) by acme::normalize_identifiers later.
-  if (c.name.empty()) c.name = cli::default_cert_name(c.domains.front());
+  if (c.name.empty()) c.name = default_cert_name(c.domains.front());
   return c;
 }
 
@@ -365,7 +371,8 @@ acme::Result<Config> parse_config(const std::string& text, const std::string& pa
 acme::Result<Config> load_config(const std::string& path) {
   // POSIX read so the message carries the real errno (a directory is EISDIR on read, not open).
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(Errc::kInvalidInput, path + ": cannot read: " + std::strerror(errno));
+  if (fd < 0)
+    return make_error(Errc::kInvalidInput, path + ": cannot read: " + std::strerror(errno));
   std::string text;
   char buf[8192];
   for (;;) {

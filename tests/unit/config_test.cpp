@@ -1,0 +1,382 @@
+#include "config/config.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using agent::Config;
+using agent::parse_config;
+
+namespace {
+
+// The example from INTERFACE.md "Config file (TOML)", verbatim.
+const char* const kInterfaceExample =
+    R"(state_dir = "/var/lib/acmectl"          # same as --state-dir
+
+[acme]
+server = "https://acme-v02.api.letsencrypt.org/directory"
+ca_bundle = "/etc/acmectl/ca.pem"       # optional, same as --ca-bundle
+email = "ops@example.com"
+agree_tos = true
+
+[agent]
+metrics_listen = "127.0.0.1:9469"
+http01_listen = "127.0.0.1:8402"        # built-in HTTP-01 responder
+renew_before_days = 30
+concurrency = 4
+post_hook = "systemctl reload nginx"    # once after any renewal in a pass
+
+[defaults]                              # any per-certificate key
+out = "/etc/acmectl/live"
+key_type = "ec256"
+challenge = "http-01"
+
+[[certificate]]
+name = "example"
+domains = ["example.com", "www.example.com"]
+deploy_hook = "/etc/acmectl/hooks/reload-nginx.sh"
+
+[[certificate]]
+name = "wildcard"
+domains = ["*.example.com", "example.com"]
+challenge = "dns-01"
+dns_provider = "rfc2136"
+rfc2136_server = "127.0.0.1:53"
+rfc2136_tsig_name = "acme-key"
+rfc2136_tsig_secret_file = "/etc/acmectl/tsig.secret"
+)";
+
+// The single-line message of a config that must be rejected.
+std::string error_of(const std::string& text) {
+  auto r = parse_config(text, "t.toml");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == acme::Errc::kInvalidInput);
+  CHECK(r.error().message.find('\n') == std::string::npos);
+  return r.error().message;
+}
+
+Config parsed(const std::string& text) {
+  auto r = parse_config(text, "t.toml");
+  if (!r) FAIL(r.error().message);
+  return std::move(r).value();
+}
+
+const std::string kCert = "[[certificate]]\ndomains = [\"example.com\"]\n";
+
+}  // namespace
+
+TEST_CASE("config: the INTERFACE.md example") {
+  const Config c = parsed(kInterfaceExample);
+  CHECK(c.path == "t.toml");
+  CHECK(c.state_dir == "/var/lib/acmectl");
+  CHECK(c.acme.server == "https://acme-v02.api.letsencrypt.org/directory");
+  CHECK(c.acme.ca_bundle == "/etc/acmectl/ca.pem");
+  CHECK(c.acme.email == "ops@example.com");
+  CHECK(c.acme.agree_tos);
+  CHECK(c.agent.metrics_listen == "127.0.0.1:9469");
+  CHECK(c.agent.http01_listen == "127.0.0.1:8402");
+  CHECK(c.agent.renew_before_days == 30);
+  CHECK(c.agent.concurrency == 4);
+  CHECK(c.agent.post_hook == "systemctl reload nginx");
+  CHECK(c.agent.check_interval_seconds == 3600);
+  CHECK(c.agent.hook_timeout_seconds == 300);
+  REQUIRE(c.certificates.size() == 2);
+
+  const auto& ex = c.certificates[0];
+  CHECK(ex.name == "example");
+  CHECK(ex.domains == std::vector<std::string>{"example.com", "www.example.com"});
+  CHECK(ex.key_type == "ec256");
+  CHECK(ex.out == "/etc/acmectl/live");
+  CHECK(ex.deploy_hook == "/etc/acmectl/hooks/reload-nginx.sh");
+  CHECK(ex.challenge.challenge == "http-01");
+  CHECK(ex.server.empty());
+  CHECK_FALSE(ex.renew_before_days.has_value());
+
+  const auto& wc = c.certificates[1];
+  CHECK(wc.name == "wildcard");
+  CHECK(wc.domains == std::vector<std::string>{"*.example.com", "example.com"});
+  CHECK(wc.out == "/etc/acmectl/live");
+  CHECK(wc.deploy_hook.empty());
+  CHECK(wc.challenge.challenge == "dns-01");
+  CHECK(wc.challenge.dns_provider == "rfc2136");
+  CHECK(wc.challenge.rfc2136_server == "127.0.0.1:53");
+  CHECK(wc.challenge.rfc2136_tsig_name == "acme-key");
+  // Only the path: the file does not exist here and is not read at load time.
+  CHECK(wc.challenge.rfc2136_tsig_secret_file == "/etc/acmectl/tsig.secret");
+  CHECK(wc.challenge.rfc2136_tsig_secret.empty());
+  CHECK(wc.challenge.rfc2136_tsig_algorithm == "hmac-sha256");
+}
+
+TEST_CASE("config: empty file gives the defaults") {
+  const Config c = parsed("");
+  CHECK(c.state_dir.empty());
+  CHECK(c.agent.metrics_listen == "127.0.0.1:9469");
+  CHECK(c.agent.concurrency == 4);
+  CHECK(c.certificates.empty());
+}
+
+TEST_CASE("config: every challenge key maps to its ChallengeSettings field") {
+  const Config c = parsed(R"([[certificate]]
+domains = ["a.example"]
+challenge = "dns-01"
+http01_listen = "[::1]:8080"
+webroot = "/srv/www"
+dns_provider = "exec"
+dns_exec = "/usr/local/bin/dns-hook"
+rfc2136_server = "[2001:db8::1]:53"
+rfc2136_tsig_name = "k"
+rfc2136_tsig_secret = "c2VjcmV0"
+rfc2136_tsig_secret_file = "/nonexistent/tsig"
+rfc2136_tsig_algorithm = "hmac-sha512"
+dns_resolver = ["127.0.0.1:53", "[::1]:5353"]
+propagation_timeout = 600
+propagation_interval = 5
+key_type = "rsa3072"
+out = "/out"
+deploy_hook = "hook"
+server = "letsencrypt-staging"
+renew_before_days = 10
+preferred_chain = "ISRG Root X1"
+)");
+  REQUIRE(c.certificates.size() == 1);
+  const auto& cert = c.certificates[0];
+  const auto& ch = cert.challenge;
+  CHECK(ch.challenge == "dns-01");
+  CHECK(ch.http01_listen == "[::1]:8080");
+  CHECK(ch.webroot == "/srv/www");
+  CHECK(ch.dns_provider == "exec");
+  CHECK(ch.dns_exec == "/usr/local/bin/dns-hook");
+  CHECK(ch.rfc2136_server == "[2001:db8::1]:53");
+  CHECK(ch.rfc2136_tsig_name == "k");
+  CHECK(ch.rfc2136_tsig_secret == "c2VjcmV0");
+  CHECK(ch.rfc2136_tsig_secret_file == "/nonexistent/tsig");
+  CHECK(ch.rfc2136_tsig_algorithm == "hmac-sha512");
+  CHECK(ch.dns_resolvers == std::vector<std::string>{"127.0.0.1:53", "[::1]:5353"});
+  CHECK(ch.propagation_timeout == 600);
+  CHECK(ch.propagation_interval == 5);
+  CHECK(cert.key_type == "rsa3072");
+  CHECK(cert.out == "/out");
+  CHECK(cert.deploy_hook == "hook");
+  CHECK(cert.server == "letsencrypt-staging");
+  CHECK(cert.renew_before_days == 10);
+  CHECK(cert.preferred_chain == "ISRG Root X1");
+  CHECK(cert.name == "a.example");
+
+  // The plural spelling is accepted too.
+  const Config p = parsed(kCert + "dns_resolvers = [\"192.0.2.1:53\"]\n");
+  CHECK(p.certificates[0].challenge.dns_resolvers == std::vector<std::string>{"192.0.2.1:53"});
+}
+
+TEST_CASE("config: [defaults] apply where a certificate does not set the key") {
+  const Config c = parsed(R"([defaults]
+key_type = "rsa2048"
+out = "/d/live"
+renew_before_days = 20
+challenge = "dns-01"
+dns_provider = "rfc2136"
+dns_resolver = ["127.0.0.1:53"]
+
+[[certificate]]
+domains = ["a.example"]
+
+[[certificate]]
+domains = ["b.example"]
+key_type = "ec384"
+renew_before_days = 7
+challenge = "http-01"
+dns_resolvers = ["127.0.0.2:53"]
+out = "/b"
+)");
+  REQUIRE(c.certificates.size() == 2);
+  const auto& a = c.certificates[0];
+  CHECK(a.name == "a.example");
+  CHECK(a.key_type == "rsa2048");
+  CHECK(a.out == "/d/live");
+  CHECK(a.renew_before_days == 20);
+  CHECK(a.challenge.challenge == "dns-01");
+  CHECK(a.challenge.dns_provider == "rfc2136");
+  CHECK(a.challenge.dns_resolvers == std::vector<std::string>{"127.0.0.1:53"});
+  const auto& b = c.certificates[1];
+  CHECK(b.key_type == "ec384");
+  CHECK(b.out == "/b");
+  CHECK(b.renew_before_days == 7);
+  CHECK(b.challenge.challenge == "http-01");
+  CHECK(b.challenge.dns_provider == "rfc2136");  // not overridden: still the default
+  CHECK(b.challenge.dns_resolvers == std::vector<std::string>{"127.0.0.2:53"});
+}
+
+TEST_CASE("config: default name is the first domain, *. written _wildcard.") {
+  const Config c = parsed(R"([[certificate]]
+domains = ["*.example.com", "example.com"]
+[[certificate]]
+domains = ["example.org"]
+)");
+  REQUIRE(c.certificates.size() == 2);
+  CHECK(c.certificates[0].name == "_wildcard.example.com");
+  CHECK(c.certificates[1].name == "example.org");
+}
+
+TEST_CASE("config: listen addresses") {
+  for (const char* ok :
+       {"127.0.0.1:9469", ":9469", "[::1]:9469", "[::]:0", "localhost:80", "off", ""}) {
+    CAPTURE(ok);
+    const Config c = parsed(std::string("[agent]\nmetrics_listen = \"") + ok + "\"\n");
+    CHECK(c.agent.metrics_listen == ok);
+  }
+  for (const char* bad : {"9469", "127.0.0.1", "127.0.0.1:", "::1:80", "[::1]80", "[::1:80",
+                          "a:65536", "a:8x", "a b:80"}) {
+    CAPTURE(bad);
+    CHECK(error_of(std::string("[agent]\nhttp01_listen = \"") + bad + "\"\n") ==
+          std::string("t.toml:2:17: 'http01_listen' must be ADDR:PORT (e.g. 127.0.0.1:8402, "
+                      ":8402, [::1]:8402), not \"") +
+              bad + "\"");
+  }
+  CHECK(error_of("[agent]\nhttp01_listen = \"off\"\n") ==
+        "t.toml:2:17: 'http01_listen' must be ADDR:PORT (e.g. 127.0.0.1:8402, :8402, "
+        "[::1]:8402), not \"off\"");
+  CHECK(error_of(kCert + "http01_listen = \"80\"\n") ==
+        "t.toml:3:17: 'http01_listen' must be ADDR:PORT (e.g. 127.0.0.1:8402, :8402, "
+        "[::1]:8402), not \"80\"");
+}
+
+TEST_CASE("config: unknown keys name file, line, column, key and table") {
+  CHECK(error_of("[agent]\nconcurrency = 2\nrenew_befor = 3\n") ==
+        "t.toml:3:1: unknown key 'renew_befor' in [agent]");
+  CHECK(error_of("[acme]\n  emial = \"x\"\n") == "t.toml:2:3: unknown key 'emial' in [acme]");
+  CHECK(error_of("state_dir = \"/s\"\nstatedir = \"/s\"\n") ==
+        "t.toml:2:1: unknown key 'statedir' at top level");
+  CHECK(error_of("[agnet]\n") == "t.toml:1:2: unknown key 'agnet' at top level");
+  CHECK(error_of(kCert + "deploy_hok = \"x\"\n") ==
+        "t.toml:3:1: unknown key 'deploy_hok' in [[certificate]]");
+  CHECK(error_of("[defaults]\nkeytype = \"ec256\"\n") ==
+        "t.toml:2:1: unknown key 'keytype' in [defaults]");
+  CHECK(error_of("[defaults]\ndomains = [\"a.example\"]\n") ==
+        "t.toml:2:1: 'domains' cannot be set in [defaults]");
+  CHECK(error_of("[agent.sub]\nx = 1\n") == "t.toml:1:8: unknown key 'sub' in [agent]");
+}
+
+TEST_CASE("config: wrong types") {
+  CHECK(error_of("state_dir = 5\n") == "t.toml:1:13: 'state_dir' must be a string");
+  CHECK(error_of("[acme]\nagree_tos = \"yes\"\n") == "t.toml:2:13: 'agree_tos' must be a boolean");
+  CHECK(error_of("[agent]\nconcurrency = \"4\"\n") ==
+        "t.toml:2:15: 'concurrency' must be an integer");
+  CHECK(error_of("[agent]\nconcurrency = 4.0\n") ==
+        "t.toml:2:15: 'concurrency' must be an integer");
+  CHECK(error_of("[[certificate]]\ndomains = \"example.com\"\n") ==
+        "t.toml:2:11: 'domains' must be an array of strings");
+  CHECK(error_of("[[certificate]]\ndomains = [\"a.example\", 5]\n") ==
+        "t.toml:2:25: 'domains' must be an array of strings");
+  CHECK(error_of(kCert + "dns_resolver = \"127.0.0.1:53\"\n") ==
+        "t.toml:3:16: 'dns_resolver' must be an array of strings");
+  CHECK(error_of("agent = 1\n") == "t.toml:1:9: 'agent' must be a table");
+  CHECK(error_of("[certificate]\ndomains = [\"a.example\"]\n") ==
+        "t.toml:1:1: 'certificate' must be an array of tables: write [[certificate]]");
+}
+
+TEST_CASE("config: out-of-range integers") {
+  CHECK(error_of("[agent]\nconcurrency = 0\n") ==
+        "t.toml:2:15: 'concurrency' must be an integer between 1 and 64");
+  CHECK(error_of("[agent]\nconcurrency = 65\n") ==
+        "t.toml:2:15: 'concurrency' must be an integer between 1 and 64");
+  CHECK(error_of("[agent]\nrenew_before_days = 366\n") ==
+        "t.toml:2:21: 'renew_before_days' must be an integer between 1 and 365");
+  CHECK(error_of("[agent]\ncheck_interval_seconds = 59\n") ==
+        "t.toml:2:26: 'check_interval_seconds' must be an integer between 60 and 86400");
+  CHECK(error_of("[agent]\ncheck_interval_seconds = 86401\n") ==
+        "t.toml:2:26: 'check_interval_seconds' must be an integer between 60 and 86400");
+  CHECK(error_of(kCert + "renew_before_days = 0\n") ==
+        "t.toml:3:21: 'renew_before_days' must be an integer between 1 and 365");
+  // Larger than int: rejected, not truncated.
+  CHECK(error_of("[agent]\nconcurrency = 4294967300\n") ==
+        "t.toml:2:15: 'concurrency' must be an integer between 1 and 64");
+  const Config c = parsed("[agent]\nconcurrency = 64\ncheck_interval_seconds = 60\n");
+  CHECK(c.agent.concurrency == 64);
+  CHECK(c.agent.check_interval_seconds == 60);
+}
+
+TEST_CASE("config: key_type and challenge values") {
+  for (const char* kt : {"ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"}) {
+    CAPTURE(kt);
+    CHECK(parsed(kCert + "key_type = \"" + kt + "\"\n").certificates[0].key_type == kt);
+  }
+  CHECK(error_of(kCert + "key_type = \"rsa1024\"\n") ==
+        "t.toml:3:12: 'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+  CHECK(error_of("[defaults]\nkey_type = \"ed25519\"\n") ==
+        "t.toml:2:12: 'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+  CHECK(error_of(kCert + "challenge = \"tls-alpn-01\"\n") ==
+        "t.toml:3:13: 'challenge' must be http-01 or dns-01");
+}
+
+TEST_CASE("config: certificate names and domains") {
+  CHECK(error_of("[[certificate]]\nname = \"x\"\n") ==
+        "t.toml: [[certificate]] #1 (name \"x\"): domains must not be empty");
+  CHECK(error_of(kCert + "[[certificate]]\nname = \"x\"\ndomains = []\n") ==
+        "t.toml: [[certificate]] #2 (name \"x\"): domains must not be empty");
+  CHECK(error_of("[[certificate]]\n") == "t.toml: [[certificate]] #1: domains must not be empty");
+  CHECK(error_of(R"([[certificate]]
+name = "x"
+domains = ["a.example"]
+
+[[certificate]]
+name = "x"
+domains = ["b.example"]
+)") == "t.toml:6:8: duplicate certificate name 'x' (also [[certificate]] #1)");
+  // A defaulted name collides too.
+  CHECK(error_of(kCert + kCert) ==
+        "t.toml:4:11: duplicate certificate name 'example.com' (also [[certificate]] #1)");
+  CHECK(error_of(kCert + "name = \"../etc\"\n") ==
+        "t.toml:3:8: 'name' must be letters, digits, '.', '-' and '_' (it names a directory), "
+        "not \"../etc\"");
+  CHECK(error_of(kCert + "dns_resolver = []\ndns_resolvers = []\n") ==
+        "t.toml:4:17: set 'dns_resolver' or 'dns_resolvers', not both, in [[certificate]]");
+}
+
+TEST_CASE("config: TOML syntax errors carry the line") {
+  // Descriptions are toml++ 3.3's own words.
+  CHECK(error_of("[agent]\nconcurrency = 4\nconcurrency = 5\n") ==
+        "t.toml:3:15: TOML syntax error: Error while parsing key-value pair: cannot redefine "
+        "existing integer 'concurrency'");
+  CHECK(error_of("[agent]\nconcurrency = 4\nmetrics_listen = \"unterminated\n") ==
+        "t.toml:3:31: TOML syntax error: Error while parsing string: unescaped control characters "
+        "other than TAB (U+0009) are explicitly prohibited");
+  CHECK(error_of("[agent\n") ==
+        "t.toml:1:7: TOML syntax error: Error while parsing table header: expected ']', saw '\\n'");
+}
+
+TEST_CASE("config: load_config reads the file or says why not") {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("acmectl_config_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string file = (dir / "acmectl.toml").string();
+  {
+    std::ofstream out(file);
+    out << kInterfaceExample;
+  }
+  auto ok = agent::load_config(file);
+  REQUIRE(ok.has_value());
+  CHECK(ok->path == file);
+  CHECK(ok->certificates.size() == 2);
+
+  auto missing = agent::load_config((dir / "nope.toml").string());
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().message ==
+        (dir / "nope.toml").string() + ": cannot read: No such file or directory");
+
+  auto is_dir = agent::load_config(dir.string());
+  REQUIRE_FALSE(is_dir.has_value());
+  CHECK(is_dir.error().message == dir.string() + ": cannot read: Is a directory");
+
+  {
+    std::ofstream out(file);
+    out << "[agent]\nbogus = 1\n";
+  }
+  auto bad = agent::load_config(file);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == file + ":2:1: unknown key 'bogus' in [agent]");
+  fs::remove_all(dir);
+}
