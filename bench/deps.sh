@@ -26,7 +26,8 @@ BENCH_DEB_PACKAGES=(
   acme-tiny
   # the web server that serves http-01 tokens for dehydrated, uacme, acme-tiny
   nginx
-  # measuring
+  # measuring (bench/measure.py runs under Debian's python3; certbot pulls it in too)
+  python3
   time
   valgrind
   # checking the scripts
