@@ -36,6 +36,10 @@ ACMECTL_DEB_PACKAGES=(
   shellcheck
   systemd
   prometheus
+  # DNS-01: BIND9 for the tests (named; dig and nsupdate), ldns for UPDATE + TSIG
+  bind9
+  bind9-dnsutils
+  libldns-dev
 )
 
 acmectl_deps_install() {

@@ -1,8 +1,19 @@
 #include "cli/challenge_setup.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "acme/dns01.hpp"
+#include "cli/common.hpp"
 
 namespace agent::cli {
 
@@ -21,7 +32,8 @@ std::string to_json(const ChallengeSettings& s) {
                    {"rfc2136_tsig_secret_file", s.rfc2136_tsig_secret_file},
                    {"rfc2136_tsig_algorithm", s.rfc2136_tsig_algorithm},
                    {"dns_resolvers", s.dns_resolvers},
-                   {"propagation_timeout", s.propagation_timeout}};
+                   {"propagation_timeout", s.propagation_timeout},
+                   {"propagation_interval", s.propagation_interval}};
   return j.dump();
 }
 
@@ -50,6 +62,9 @@ ChallengeSettings challenge_settings_from_json(const std::string& text) {
   if (auto it = j.find("propagation_timeout"); it != j.end() && it->is_number_integer()) {
     s.propagation_timeout = it->get<int>();
   }
+  if (auto it = j.find("propagation_interval"); it != j.end() && it->is_number_integer()) {
+    s.propagation_interval = it->get<int>();
+  }
   return s;
 }
 
@@ -72,6 +87,8 @@ void add_challenge_options(CLI::App& cmd, ChallengeSettings& s) {
                  "authoritative servers)");
   cmd.add_option("--propagation-timeout", s.propagation_timeout,
                  "Seconds to wait for DNS propagation (default 120)");
+  cmd.add_option("--propagation-interval", s.propagation_interval,
+                 "Seconds between two rounds of the propagation check (default 2)");
 }
 
 void apply_challenge_env(ChallengeSettings& s) {
@@ -88,6 +105,131 @@ void apply_challenge_env(ChallengeSettings& s) {
   }
 }
 
+namespace {
+
+acme::Error usage(std::string message) {
+  return make_error(Errc::kInvalidInput, std::move(message));
+}
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+// Base64 as written in named.conf (padding optional), without decoding it.
+bool looks_base64(const std::string& s) {
+  if (s.empty()) return false;
+  size_t pad = 0;
+  for (char c : s) {
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    if (pad > 0) return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return false;
+  }
+  return pad <= 2 && (s.size() - pad) % 4 != 1;
+}
+
+acme::Result<void> check_dns01(const ChallengeSettings& s) {
+  // http01_listen / webroot may come from [defaults]: ignored for dns-01, not an error.
+  std::string known;
+  for (const auto& n : acme::dns_provider_names()) known += (known.empty() ? "" : " or ") + n;
+  if (s.dns_provider.empty()) {
+    return usage("--challenge dns-01 needs --dns-provider (" + known + ")");
+  }
+  if (s.dns_provider == "rfc2136") {
+    if (s.rfc2136_server.empty()) {
+      return usage("--dns-provider rfc2136 needs --rfc2136-server ADDR:PORT "
+                   "(or ACMECTL_RFC2136_SERVER)");
+    }
+    if (auto r = acme::parse_dns_server(s.rfc2136_server); !r) {
+      return usage("--rfc2136-server " + s.rfc2136_server + ": " + r.error().message);
+    }
+    if (s.rfc2136_tsig_name.empty()) {
+      return usage("--dns-provider rfc2136 needs --rfc2136-tsig-name NAME "
+                   "(or ACMECTL_RFC2136_TSIG_NAME)");
+    }
+    if (auto r = acme::parse_tsig_algorithm(s.rfc2136_tsig_algorithm); !r) {
+      return usage("--rfc2136-tsig-algorithm " + s.rfc2136_tsig_algorithm +
+                   ": use hmac-sha256, hmac-sha512 or hmac-sha1");
+    }
+    ACME_CHECK(rfc2136_tsig_secret(s));
+  } else if (s.dns_provider == "exec") {
+    if (s.dns_exec.empty()) return usage("--dns-provider exec needs --dns-exec PATH");
+    // Stored for renewals, which the agent runs from another working directory.
+    if (s.dns_exec.front() != '/') {
+      return usage("--dns-exec " + s.dns_exec + ": use an absolute path (renewals run elsewhere)");
+    }
+    struct stat st {};
+    if (::stat(s.dns_exec.c_str(), &st) != 0) {
+      return usage("--dns-exec " + s.dns_exec + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode) || ::access(s.dns_exec.c_str(), X_OK) != 0) {
+      return usage("--dns-exec " + s.dns_exec + ": not an executable file");
+    }
+  } else {
+    return usage("--dns-provider " + s.dns_provider + ": use " + known);
+  }
+  for (const auto& r : s.dns_resolvers) {
+    if (auto p = acme::parse_dns_server(r); !p) {
+      return usage("--dns-resolver " + r + ": " + p.error().message);
+    }
+  }
+  if (s.propagation_timeout < 0 || s.propagation_timeout > 86400) {
+    return usage("--propagation-timeout " + std::to_string(s.propagation_timeout) +
+                 ": use 0 to 86400 seconds");
+  }
+  if (s.propagation_interval < 1 || s.propagation_interval > 3600) {
+    return usage("--propagation-interval " + std::to_string(s.propagation_interval) +
+                 ": use 1 to 3600 seconds");
+  }
+  return acme::ok();
+}
+
+}  // namespace
+
+acme::Result<std::string> rfc2136_tsig_secret(const ChallengeSettings& s) {
+  if (!s.rfc2136_tsig_secret.empty() && !s.rfc2136_tsig_secret_file.empty()) {
+    return usage("use either --rfc2136-tsig-secret or --rfc2136-tsig-secret-file, not both");
+  }
+  if (!s.rfc2136_tsig_secret.empty()) {
+    const std::string secret = trim(s.rfc2136_tsig_secret);
+    if (!looks_base64(secret)) return usage("--rfc2136-tsig-secret: not base64");
+    return secret;
+  }
+  if (s.rfc2136_tsig_secret_file.empty()) {
+    return usage("--dns-provider rfc2136 needs --rfc2136-tsig-secret BASE64 or "
+                 "--rfc2136-tsig-secret-file FILE");
+  }
+  const std::string& path = s.rfc2136_tsig_secret_file;
+  if (path.front() != '/') {
+    return usage("--rfc2136-tsig-secret-file " + path +
+                 ": use an absolute path (renewals run elsewhere)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return usage("--rfc2136-tsig-secret-file " + path + ": cannot read: " + std::strerror(errno));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  // A BIND key file (tsig-keygen): key "name" { algorithm ...; secret "BASE64"; };
+  if (const auto at = text.find("secret"); at != std::string::npos) {
+    const auto q1 = text.find('"', at);
+    const auto q2 = q1 == std::string::npos ? q1 : text.find('"', q1 + 1);
+    if (q2 != std::string::npos) text = text.substr(q1 + 1, q2 - q1 - 1);
+  }
+  text = trim(text);
+  if (!looks_base64(text)) {
+    return usage("--rfc2136-tsig-secret-file " + path +
+                 ": holds no base64 secret (nor a key file with secret \"...\")");
+  }
+  return text;
+}
+
 acme::Result<void> check_challenge_settings(const ChallengeSettings& s) {
   if (s.challenge != "http-01" && s.challenge != "dns-01") {
     return make_error(Errc::kInvalidInput, "--challenge " + s.challenge + ": use http-01 or dns-01");
@@ -98,12 +240,44 @@ acme::Result<void> check_challenge_settings(const ChallengeSettings& s) {
     }
     return acme::ok();
   }
-  return make_error(Errc::kInvalidInput,
-                    "--challenge dns-01: DNS-01 is not available in this build yet");
+  return check_dns01(s);
 }
 
-acme::Result<SolverBundle> make_solver(const ChallengeSettings& s, acme::Http01Responder* shared) {
+namespace {
+
+acme::Result<SolverBundle> make_dns01_solver(const ChallengeSettings& s, acme::Clock& clock) {
+  acme::DnsProviderOptions po;
+  po.resolver = acme::make_cares_resolver();
+  if (s.dns_provider == "rfc2136") {
+    ACME_ASSIGN(po.rfc2136.server, acme::parse_dns_server(s.rfc2136_server));
+    po.rfc2136.tsig_name = s.rfc2136_tsig_name;
+    ACME_ASSIGN(po.rfc2136.tsig_secret, rfc2136_tsig_secret(s));
+    ACME_ASSIGN(po.rfc2136.tsig_algorithm, acme::parse_tsig_algorithm(s.rfc2136_tsig_algorithm));
+  }
+  po.exec.program = s.dns_exec;
+  ACME_ASSIGN(auto provider, acme::make_dns_provider(s.dns_provider, po));
+  acme::Dns01Options o;
+  for (const auto& r : s.dns_resolvers) {
+    ACME_ASSIGN(auto server, acme::parse_dns_server(r));
+    o.resolvers.push_back(server);
+  }
+  o.propagation_timeout = std::chrono::seconds(s.propagation_timeout);
+  o.propagation_interval = std::chrono::seconds(s.propagation_interval);
+  auto log = logger("dns01");
+  o.log = [log](const std::string& line) { log->info("{}", line); };
+  o.warn = [log](const std::string& line) { log->warn("{}", line); };
+  SolverBundle b;
+  b.solver = std::make_unique<acme::Dns01Solver>(std::move(provider), po.resolver, clock,
+                                                 std::move(o));
+  return b;
+}
+
+}  // namespace
+
+acme::Result<SolverBundle> make_solver(const ChallengeSettings& s, acme::Http01Responder* shared,
+                                       acme::Clock* clock) {
   ACME_CHECK(check_challenge_settings(s));
+  if (s.challenge == "dns-01") return make_dns01_solver(s, clock ? *clock : acme::system_clock());
   SolverBundle b;
   if (!s.webroot.empty()) {
     b.solver = std::make_unique<acme::Http01WebrootSolver>(s.webroot);

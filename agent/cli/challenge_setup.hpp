@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "acme/challenge.hpp"
+#include "acme/clock.hpp"
 #include "acme/result.hpp"
 
 namespace agent::cli {
@@ -50,11 +51,20 @@ struct SolverBundle {
 
 // Validates the settings and builds the solver. An http-01 responder binds here, so a busy
 // port is reported before any order is created. `shared` (optional) is an already-running
-// responder to use instead of binding one (the agent's).
+// responder to use instead of binding one (the agent's). `clock` (optional, default the
+// system clock) paces the dns-01 propagation check; a cancelled clock stops it.
 acme::Result<SolverBundle> make_solver(const ChallengeSettings& s,
-                                       acme::Http01Responder* shared = nullptr);
+                                       acme::Http01Responder* shared = nullptr,
+                                       acme::Clock* clock = nullptr);
 
-// Checks the settings without binding or connecting anything.
+// Checks the settings without binding or connecting anything. For dns-01: a known provider
+// and its options (rfc2136: server ADDR:PORT, TSIG name, a base64 secret or a readable secret
+// file, a known algorithm; exec: an executable file), every --dns-resolver ADDR:PORT, sane
+// timeouts. Errors are kInvalidInput and name the option.
 acme::Result<void> check_challenge_settings(const ChallengeSettings& s);
+
+// The TSIG secret: --rfc2136-tsig-secret, or the file's content (bare base64, or a BIND key
+// file as tsig-keygen writes it: the `secret "..."` value is used).
+acme::Result<std::string> rfc2136_tsig_secret(const ChallengeSettings& s);
 
 }  // namespace agent::cli

@@ -235,7 +235,7 @@ RenewResult Renewer::renew_now(CertificateRecord& rec) {
   }
   acme::Http01Responder* shared =
       ch.challenge == "http-01" && ch.webroot.empty() ? settings_.shared_responder : nullptr;
-  auto bundle = cli::make_solver(ch, shared);
+  auto bundle = cli::make_solver(ch, shared, &clock_);  // SIGTERM stops a DNS wait too
   if (!bundle) {
     record_failure(rec, bundle.error(), out);
     return out;

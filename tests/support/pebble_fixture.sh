@@ -23,6 +23,11 @@
 #   PEBBLE_FIXTURE_TIMEOUT              seconds to wait for readiness (default 20)
 #   PEBBLE_VA_NOSLEEP (default 1), PEBBLE_WFE_NONCEREJECT, PEBBLE_AUTHZREUSE,
 #   PEBBLE_VA_ALWAYS_VALID, PEBBLE_CHAIN_LENGTH, ...  passed to Pebble as they are.
+#   PEBBLE_DNS_SERVER     HOST:PORT of a DNS server of your own (e.g. a BIND9 from
+#                         bind9_fixture.sh) for Pebble's -dnsserver: then no
+#                         pebble-challtestsrv is started and CHALLTESTSRV_MGMT_URL
+#                         and CHALLTESTSRV_DNS are empty in DIR/env. Unset: the
+#                         default above.
 #
 # Only 127.0.0.1 is used; no system service is touched; no python needed.
 set -euo pipefail
@@ -135,16 +140,20 @@ stop_fixture() {
 }
 
 # wait_ready DIR DIR_URL CTS_URL DNS_PORT: until Pebble serves its directory and
-# pebble-challtestsrv its management API and DNS port. Returns 1, with
-# WAIT_FAILURE set, when either exits; dies after PEBBLE_FIXTURE_TIMEOUT s.
+# pebble-challtestsrv its management API and DNS port (CTS_URL empty: Pebble
+# only). Returns 1, with WAIT_FAILURE set, when either exits; dies after
+# PEBBLE_FIXTURE_TIMEOUT s.
 WAIT_FAILURE=""
 wait_ready() {
-  local dir=$1 dir_url=$2 cts_url=$3 dns=$4 deadline name pid
+  local dir=$1 dir_url=$2 cts_url=$3 dns=$4 deadline name pid names=(pebble)
+  [[ -n "$cts_url" ]] && names+=(challtestsrv)
   deadline=$(($(now_ms) + ${PEBBLE_FIXTURE_TIMEOUT:-20} * 1000))
   until curl -sf --max-time 2 --cacert "$dir/ca.pem" -o /dev/null "$dir_url" &&
-    curl -s --max-time 2 -o /dev/null "$cts_url/" &&
-    (exec 3<>"/dev/tcp/127.0.0.1/$dns") 2>/dev/null; do
-    for name in pebble challtestsrv; do
+    { [[ -z "$cts_url" ]] || {
+      curl -s --max-time 2 -o /dev/null "$cts_url/" &&
+        (exec 3<>"/dev/tcp/127.0.0.1/$dns") 2>/dev/null
+    }; }; do
+    for name in "${names[@]}"; do
       pid=$(<"$dir/$name.pid")
       if ! alive "$pid"; then
         WAIT_FAILURE="$name exited during start-up"
@@ -166,7 +175,12 @@ start_fixture() {
   local dir=$1 t0
   t0=$(now_ms)
   command -v pebble >/dev/null || die "pebble not installed (scripts/deps.sh installs it)"
-  command -v pebble-challtestsrv >/dev/null || die "pebble-challtestsrv not installed"
+  local own_dns=${PEBBLE_DNS_SERVER:-}
+  if [[ -n "$own_dns" ]]; then
+    [[ "$own_dns" =~ ^[^:]+:[0-9]+$ ]] || die "PEBBLE_DNS_SERVER must be HOST:PORT, got '$own_dns'"
+  else
+    command -v pebble-challtestsrv >/dev/null || die "pebble-challtestsrv not installed"
+  fi
 
   if [[ -e "$dir" ]]; then
     if [[ -e "$dir/$MARKER" ]]; then
@@ -202,6 +216,7 @@ start_fixture() {
     dns=${ports[4]} ctsmgmt=${ports[5]}
     dir_url="https://127.0.0.1:$acme/dir" mgmt_url="https://127.0.0.1:$mgmt"
     cts_url="http://127.0.0.1:$ctsmgmt"
+    [[ -n "$own_dns" ]] && cts_url=""
     cat >"$dir/pebble-config.json" <<EOF
 {
   "pebble": {
@@ -217,17 +232,19 @@ start_fixture() {
 }
 EOF
 
-    pebble-challtestsrv -dns01 "127.0.0.1:$dns" -management "127.0.0.1:$ctsmgmt" \
-      -http01 "" -https01 "" -tlsalpn01 "" \
-      -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
-      </dev/null >"$dir/challtestsrv.log" 2>&1 &
-    echo "$!" >"$dir/challtestsrv.pid"
+    if [[ -z "$own_dns" ]]; then
+      pebble-challtestsrv -dns01 "127.0.0.1:$dns" -management "127.0.0.1:$ctsmgmt" \
+        -http01 "" -https01 "" -tlsalpn01 "" \
+        -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+        </dev/null >"$dir/challtestsrv.log" 2>&1 &
+      echo "$!" >"$dir/challtestsrv.pid"
+    fi
 
     # The listener certificate is made (once) while pebble-challtestsrv starts.
     [[ -f "$dir/listener.pem" ]] || gen_certs "$dir"
 
     PEBBLE_VA_NOSLEEP="${PEBBLE_VA_NOSLEEP:-1}" \
-      pebble -config "$dir/pebble-config.json" -dnsserver "127.0.0.1:$dns" \
+      pebble -config "$dir/pebble-config.json" -dnsserver "${own_dns:-127.0.0.1:$dns}" \
       </dev/null >"$dir/pebble.log" 2>&1 &
     echo "$!" >"$dir/pebble.pid"
 
@@ -260,10 +277,17 @@ EOF
     printf 'PEBBLE_HTTP_PORT=%q\n' "$http"
     printf 'PEBBLE_TLS_PORT=%q\n' "$tls"
     printf 'CHALLTESTSRV_MGMT_URL=%q\n' "$cts_url"
-    printf 'CHALLTESTSRV_DNS=%q\n' "127.0.0.1:$dns"
+    if [[ -n "$own_dns" ]]; then
+      printf 'CHALLTESTSRV_DNS=%q\n' ""
+      printf 'PEBBLE_DNS_SERVER=%q\n' "$own_dns"
+    else
+      printf 'CHALLTESTSRV_DNS=%q\n' "127.0.0.1:$dns"
+    fi
   } >"$dir/env"
   trap - EXIT
-  echo "pebble_fixture: up in $(($(now_ms) - t0)) ms: $dir_url (pebble PID $(<"$dir/pebble.pid"), challtestsrv PID $(<"$dir/challtestsrv.pid"), http-01 port $http)" >&2
+  local dns_note="DNS $own_dns"
+  [[ -z "$own_dns" ]] && dns_note="challtestsrv PID $(<"$dir/challtestsrv.pid")"
+  echo "pebble_fixture: up in $(($(now_ms) - t0)) ms: $dir_url (pebble PID $(<"$dir/pebble.pid"), $dns_note, http-01 port $http)" >&2
 }
 
 main() {
