@@ -34,50 +34,8 @@ BENCH_DEB_PACKAGES=(
   shellcheck
 )
 
-# acmectl's own build and test packages (pebble, nginx, curl, openssl, cmake...).
-"$BENCH_DIR/../scripts/deps.sh"
-
-missing=()
-for pkg in "${BENCH_DEB_PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-  if [[ "$status" != "install ok installed" ]]; then
-    missing+=("$pkg")
-  fi
-done
-if ((${#missing[@]} == 0)); then
-  echo "bench deps: all ${#BENCH_DEB_PACKAGES[@]} benchmark packages present" >&2
-  exit 0
-fi
-
-sudo=()
-if [[ "$(id -u)" != 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then
-    sudo=(sudo)
-  else
-    echo "bench deps: missing packages (${missing[*]}) and not root, no sudo: install them as root" >&2
-    exit 1
-  fi
-fi
-
-echo "bench deps: installing ${missing[*]}" >&2
-policy=/usr/sbin/policy-rc.d
-own_policy=0
-rc=0
-if [[ ! -e "$policy" ]]; then
-  if printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null &&
-    "${sudo[@]}" chmod 755 "$policy"; then
-    own_policy=1
-  fi
-fi
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
-if ((rc == 0)); then
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
-fi
-if ((own_policy)); then
-  "${sudo[@]}" rm -f "$policy"
-fi
-if ((rc != 0)); then
-  echo "bench deps: apt-get failed (exit $rc)" >&2
-fi
-exit "$rc"
+# acmectl's own build and test packages (pebble, nginx, curl, openssl, cmake...),
+# then the benchmark's, with the same installer.
+# shellcheck source=scripts/deps.sh
+source "$BENCH_DIR/../scripts/deps.sh"
+acmectl_deps_install "${BENCH_DEB_PACKAGES[@]}"

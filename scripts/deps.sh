@@ -42,16 +42,18 @@ ACMECTL_DEB_PACKAGES=(
   libldns-dev
 )
 
+# acmectl_deps_install PACKAGE...: installs what is missing of the given packages.
+# bench/deps.sh uses it for its own list.
 acmectl_deps_install() {
-  local missing=() pkg status sudo=()
-  for pkg in "${ACMECTL_DEB_PACKAGES[@]}"; do
+  local missing=() pkg status sudo=() pkgs=("$@")
+  for pkg in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     if [[ "$status" != "install ok installed" ]]; then
       missing+=("$pkg")
     fi
   done
   if ((${#missing[@]} == 0)); then
-    echo "deps: all ${#ACMECTL_DEB_PACKAGES[@]} Debian packages present" >&2
+    echo "deps: all ${#pkgs[@]} Debian packages present" >&2
     return 0
   fi
 
@@ -91,7 +93,7 @@ acmectl_deps_install() {
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
-  acmectl_deps_install
+  acmectl_deps_install "${ACMECTL_DEB_PACKAGES[@]}"
 else
-  acmectl_deps_install || return
+  acmectl_deps_install "${ACMECTL_DEB_PACKAGES[@]}" || return
 fi
