@@ -150,7 +150,13 @@ acme::Result<void> Daemon::sync_config() {
                 : rec.not_after == 0 ? "not issued yet: will issue"
                                      : "names changed: will reissue");
     }
-    ACME_CHECK(store_->upsert_certificate(rec));
+    // An existing row gets only its settings updated: a renewal finishing right now (its
+    // worker holds the certificate's lock, not this thread) keeps what it wrote.
+    if (existing) {
+      ACME_CHECK(store_->update_certificate_settings(rec, reissue));
+    } else {
+      ACME_CHECK(store_->upsert_certificate(rec));
+    }
   }
   return acme::ok();
 }

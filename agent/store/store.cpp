@@ -324,6 +324,30 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   return acme::ok();
 }
 
+Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool due_now) {
+  const std::string sql = std::string(
+                              "UPDATE certificates SET domains=?, key_type=?, challenge=?, "
+                              "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
+                              "challenge_settings=?, ca_bundle=?, updated_at=?") +
+                          (due_now ? ", next_check=0" : "") + " WHERE name=?";
+  ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+  int i = 1;
+  bind_value(s.get(), i++, nlohmann::json(c.domains).dump());
+  bind_value(s.get(), i++, c.key_type);
+  bind_value(s.get(), i++, c.challenge);
+  bind_value(s.get(), i++, c.http01_listen);
+  bind_value(s.get(), i++, c.webroot);
+  bind_value(s.get(), i++, c.out_dir);
+  bind_value(s.get(), i++, c.server);
+  bind_value(s.get(), i++, c.deploy_hook);
+  bind_value(s.get(), i++, c.challenge_settings.empty() ? std::string("{}") : c.challenge_settings);
+  bind_value(s.get(), i++, c.ca_bundle);
+  bind_value(s.get(), i++, now_unix());
+  bind_value(s.get(), i++, c.name);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");
+  return acme::ok();
+}
+
 Result<void> Store::delete_certificate(const std::string& name) {
   ACME_ASSIGN(auto s, prepare(db_.get(), "DELETE FROM certificates WHERE name = ?"));
   bind_value(s.get(), 1, name);

@@ -91,6 +91,10 @@ class Store {
   Result<std::vector<CertificateRecord>> list_certificates();
   Result<void> upsert_certificate(const CertificateRecord& cert);
   Result<void> delete_certificate(const std::string& name);
+  // Updates only what the config owns (names, key type, challenge, output, server, hook,
+  // CA bundle), never the issued state a concurrent renewal may have just written; with
+  // due_now, also makes the certificate due (next_check = 0).
+  Result<void> update_certificate_settings(const CertificateRecord& cert, bool due_now);
   // Names whose next_check (or backoff) has come, soonest first; and the earliest future
   // next_check (0 when none), so the scheduler knows how long it may sleep.
   Result<std::vector<std::string>> due_certificates(int64_t now, int limit);

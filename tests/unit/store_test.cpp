@@ -129,3 +129,39 @@ TEST_CASE("store: events bump the per-certificate counters /metrics exports") {
   CHECK((*m)[0].hooks_success == 1);
   CHECK((*m)[0].hooks_failure == 2);
 }
+
+TEST_CASE("store: a settings update leaves the issued state alone") {
+  TempDir dir;
+  auto opened = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(opened);
+  agent::Store& s = **opened;
+  agent::CertificateRecord c;
+  c.name = "ex";
+  c.domains = {"ex.test"};
+  c.out_dir = "/o/ex";
+  c.server = "https://ca.test/dir";
+  c.serial = "old";
+  c.next_check = 500;
+  REQUIRE(s.upsert_certificate(c));
+  // A renewal writes its result...
+  c.serial = "new";
+  c.not_after = 2'000'000'000;
+  REQUIRE(s.upsert_certificate(c));
+  // ...while a config reload holds a stale copy with new settings.
+  agent::CertificateRecord stale = c;
+  stale.serial = "old";
+  stale.not_after = 0;
+  stale.deploy_hook = "/bin/true";
+  stale.domains = {"ex.test", "www.ex.test"};
+  REQUIRE(s.update_certificate_settings(stale, false));
+  auto got = s.find_certificate("ex");
+  REQUIRE(got);
+  REQUIRE(got->has_value());
+  CHECK((*got)->serial == "new");
+  CHECK((*got)->not_after == 2'000'000'000);
+  CHECK((*got)->deploy_hook == "/bin/true");
+  CHECK((*got)->domains.size() == 2);
+  CHECK((*got)->next_check == 500);
+  REQUIRE(s.update_certificate_settings(stale, true));
+  CHECK(s.find_certificate("ex")->value().next_check == 0);
+}
