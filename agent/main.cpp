@@ -88,6 +88,6 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return run_list(g);
   if (show_cmd->parsed()) return run_show(g, show);
   if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
-  if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts);
+  if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, g.config);
   return kExitUsage;
 }

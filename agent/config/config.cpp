@@ -64,6 +64,7 @@ std::string default_cert_name(const std::string& first) {
 class Reader {
  public:
   explicit Reader(std::string path) : path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
 
   acme::Error at(const toml::source_region& where, const std::string& what) const {
     if (where.begin.line == 0) return plain(what);
@@ -300,6 +301,46 @@ acme::Error syntax_error(const Reader& r, const toml::parse_error& e) {
   return r.at(e.source(), "TOML syntax error: " + desc);
 }
 
+// [gen.NAME] tables: scalars and arrays of scalars, kept as the strings a flag would get.
+acme::Result<void> read_gen(const Reader& r, const toml::table& gen,
+                            std::map<std::string, std::vector<GenSetting>>& out) {
+  for (auto&& [name, node] : gen) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+      return r.at(node.source(), "'gen." + std::string(name.str()) +
+                                     "' must be a table: write [gen." + std::string(name.str()) +
+                                     "]");
+    }
+    auto& settings = out[std::string(name.str())];
+    for (auto&& [k, v] : *t) {
+      GenSetting s;
+      s.key = std::string(k.str());
+      s.where = r.path() + ":" + std::to_string(k.source().begin.line) + ":" +
+                std::to_string(k.source().begin.column);
+      auto scalar = [&](const toml::node& n) -> acme::Result<void> {
+        if (const auto* str = n.as_string()) {
+          s.values.push_back(str->get());
+        } else if (const auto* i = n.as_integer()) {
+          s.values.push_back(std::to_string(i->get()));
+        } else if (const auto* b = n.as_boolean()) {
+          s.values.push_back(b->get() ? "true" : "false");
+        } else {
+          return r.at(n.source(), "'" + s.key + "' in [gen." + std::string(name.str()) +
+                                      "] must be a string, integer, boolean or an array of them");
+        }
+        return acme::ok();
+      };
+      if (const auto* arr = v.as_array()) {
+        for (const toml::node& e : *arr) ACME_CHECK(scalar(e));
+      } else {
+        ACME_CHECK(scalar(v));
+      }
+      settings.push_back(std::move(s));
+    }
+  }
+  return acme::ok();
+}
+
 }  // namespace
 
 acme::Result<Config> parse_config(const std::string& text, const std::string& path) {
@@ -338,6 +379,10 @@ acme::Result<Config> parse_config(const std::string& text, const std::string& pa
         ACME_CHECK(read_cert_keys(r, *t, "defaults", scratch));
         defaults = t;
       }
+    } else if (key == "gen") {
+      const toml::table* t = v.as_table();
+      if (t == nullptr) return r.at(v.source(), "'gen' must be a table: write [gen.nginx] etc.");
+      ACME_CHECK(read_gen(r, *t, cfg.gen));
     } else if (key == "certificate") {
       certs = v.as_array();
       if (certs == nullptr) {

@@ -2,6 +2,7 @@
 // The agent's TOML config (INTERFACE.md "Config file"). Every command-line option has a
 // config spelling; the command line wins. Unknown keys are an error naming file, line, key.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,12 +41,23 @@ struct CertificateConfig {
   std::string preferred_chain;
 };
 
+// One key of a [gen.NAME] table: the options of `acmectl gen NAME`, spelled like the flags
+// with '_' for '-' ("hsts_max_age" for --hsts-max-age). Values as the flag would get them
+// (an array: the flag repeated). Which keys exist is the generator's business: an unknown
+// one is reported by `acmectl gen` with `where`.
+struct GenSetting {
+  std::string key;
+  std::vector<std::string> values;
+  std::string where;  // "FILE:LINE:COL"
+};
+
 struct Config {
   std::string path;  // the file it was read from
   std::string state_dir;
   AcmeSection acme;
   AgentSection agent;
   std::vector<CertificateConfig> certificates;
+  std::map<std::string, std::vector<GenSetting>> gen;  // [gen.nginx], [gen.systemd], ...
 };
 
 // Parses and validates a config file. Errors are kInvalidInput with one line:

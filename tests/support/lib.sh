@@ -284,13 +284,11 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
-# start_nginx PREFIX PORT SERVER_BODY: runs the Debian nginx in the foreground
-# (background job of this test) with everything under PREFIX and one server
-# block listening on 127.0.0.1:PORT; waits until it accepts. Sets NGINX_PID.
-# Nothing in /etc/nginx is touched (only mime.types is read).
-start_nginx() {
-  local prefix=$1 port=$2 body=$3
-  command -v nginx >/dev/null || fail "nginx not installed (scripts/deps.sh installs it)"
+# nginx_conf PREFIX HTTP_BODY: writes PREFIX/nginx.conf, a main config that keeps
+# everything (pid, logs, temp paths) under PREFIX, reads /etc/nginx/mime.types
+# and nothing else from /etc/nginx, with HTTP_BODY inside http {}.
+nginx_conf() {
+  local prefix=$1 body=$2
   mkdir -p "$prefix/tmp"
   cat >"$prefix/nginx.conf" <<EOF
 worker_processes 1;
@@ -306,12 +304,23 @@ http {
   fastcgi_temp_path $prefix/tmp/fastcgi;
   uwsgi_temp_path $prefix/tmp/uwsgi;
   scgi_temp_path $prefix/tmp/scgi;
-  server {
-    server_name _;
 $body
-  }
 }
 EOF
+}
+
+# nginx_test PREFIX: `nginx -t` on PREFIX/nginx.conf; prints nginx's complaint and
+# returns non-zero when it fails.
+nginx_test() {
+  nginx -t -q -p "$1" -c "$1/nginx.conf" -e "$1/error.log" 2>&1
+}
+
+# nginx_run PREFIX PORT: runs the Debian nginx on PREFIX/nginx.conf in the
+# foreground (a background job of this test, stopped on exit) and waits until
+# 127.0.0.1:PORT accepts. Sets NGINX_PID.
+nginx_run() {
+  local prefix=$1 port=$2
+  command -v nginx >/dev/null || fail "nginx not installed (scripts/deps.sh installs it)"
   nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" -g 'daemon off;' \
     </dev/null >"$prefix/stdout.log" 2>&1 &
   NGINX_PID=$!
@@ -321,4 +330,15 @@ EOF
     fail "nginx did not start on 127.0.0.1:$port"
   fi
   log "nginx PID $NGINX_PID on 127.0.0.1:$port"
+}
+
+# start_nginx PREFIX PORT SERVER_BODY: nginx_conf with one server block
+# listening on 127.0.0.1:PORT, then nginx_run. Sets NGINX_PID.
+start_nginx() {
+  local prefix=$1 port=$2 body=$3
+  nginx_conf "$prefix" "  server {
+    server_name _;
+$body
+  }"
+  nginx_run "$prefix" "$port"
 }

@@ -380,3 +380,39 @@ TEST_CASE("config: load_config reads the file or says why not") {
   CHECK(bad.error().message == file + ":2:1: unknown key 'bogus' in [agent]");
   fs::remove_all(dir);
 }
+
+TEST_CASE("config: [gen.NAME] tables keep their keys for `acmectl gen`") {
+  auto c = parse_config(R"([gen.nginx]
+domain = ["example.com", "www.example.com"]
+hsts_max_age = 600
+hsts_preload = true
+
+[gen.dockerfile]
+binary = "api"
+
+[[certificate]]
+domains = ["example.com"]
+)",
+                        "/etc/acmectl/x.toml");
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  REQUIRE(c->gen.size() == 2);
+  const auto& n = c->gen.at("nginx");
+  REQUIRE(n.size() == 3);
+  CHECK(n[0].key == "domain");
+  CHECK((n[0].values == std::vector<std::string>{"example.com", "www.example.com"}));
+  CHECK(n[0].where == "/etc/acmectl/x.toml:2:1");
+  CHECK((n[1].values == std::vector<std::string>{"600"}));
+  CHECK((n[2].values == std::vector<std::string>{"true"}));
+  CHECK(c->gen.at("dockerfile")[0].values.front() == "api");
+  CHECK(c->certificates.size() == 1);
+
+  auto bad = parse_config("[gen]\nnginx = 1\n", "f.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "f.toml:2:9: 'gen.nginx' must be a table: write [gen.nginx]");
+  auto nested = parse_config("[gen.nginx]\nx = { a = 1 }\n", "f.toml");
+  REQUIRE_FALSE(nested);
+  CHECK(nested.error().message.find("f.toml:2:5: 'x' in [gen.nginx] must be a string") == 0);
+  auto top = parse_config("gen = 3\n", "f.toml");
+  REQUIRE_FALSE(top);
+  CHECK(top.error().message.find("'gen' must be a table") != std::string::npos);
+}

@@ -1,0 +1,180 @@
+#include "gen/dockerfile.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "gen/values.hpp"
+
+namespace agent::gen {
+
+namespace {
+
+using acme::Errc;
+using acme::make_error;
+
+// The pinned base images. Bump them deliberately (and the tests with them): a moving tag
+// would make two builds of one commit differ.
+constexpr const char* kGolangVariant = "bookworm";
+// Alpine rather than distroless/static: its busybox wget runs the HEALTHCHECK and there
+// is a shell for `docker exec`; still ~8 MB. ca-certificates for outgoing TLS.
+constexpr const char* kFinalImage = "alpine:3.20.3";
+// A fixed numeric uid:gid, so `runAsNonRoot` checks (Kubernetes) can verify it without
+// reading /etc/passwd; not 65534 (nobody), which other processes share.
+constexpr int kUid = 10001;
+
+acme::Error invalid(std::string_view what, std::string_view value, std::string_view why) {
+  return make_error(Errc::kInvalidInput, "gen dockerfile: " + std::string(what) + " '" +
+                                             std::string(value) + "': " + std::string(why));
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && s.size() <= 4 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// X.Y or X.Y.Z: the golang image tag then names one release line or one release.
+bool valid_go_version(std::string_view v) {
+  size_t parts = 0;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = v.find('.', start);
+    if (!all_digits(v.substr(start, dot == std::string_view::npos ? dot : dot - start))) {
+      return false;
+    }
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return parts == 2 || parts == 3;
+}
+
+// Letters, digits, '.', '_', '-'; not starting with '.' or '-' (a hidden file, an option).
+bool valid_binary(std::string_view b) {
+  if (b.empty() || b.size() > 64 || b.front() == '.' || b.front() == '-') return false;
+  return std::all_of(b.begin(), b.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// A Go package for `go build`: "." or "./dir/…" in the module, or an import path
+// ("example.com/svc/cmd/api"). Import-path characters only: it lands in a shell command.
+acme::Result<void> check_package(std::string_view p) {
+  auto bad = [&](std::string_view why) { return invalid("--main", p, why); };
+  if (p.empty()) return bad("empty package");
+  // '-' would be an option of go build, '~' a home directory to the shell.
+  if (p.front() == '-' || p.front() == '/' || p.front() == '~') {
+    return bad("give \".\", \"./DIR\" or an import path");
+  }
+  for (char c : p) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+          c == '/' || c == '~' || c == '+')) {
+      return bad("only letters, digits and . _ - / ~ + are allowed in a package path");
+    }
+  }
+  if (p == ".") return acme::ok();
+  if (p.back() == '/' || p.find("//") != std::string_view::npos) return bad("empty path element");
+  // Each element after a leading "./": not "..", no "..." pattern (it names many packages,
+  // and -o wants one binary), not hidden (the go tool ignores dot directories).
+  std::string_view rest = p.starts_with("./") ? p.substr(2) : p;
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t slash = rest.find('/', start);
+    if (slash == std::string_view::npos) slash = rest.size();
+    const std::string_view elem = rest.substr(start, slash - start);
+    if (elem.find("...") != std::string_view::npos) {
+      return bad("a package pattern builds several packages: name one main package");
+    }
+    if (elem.empty() || elem.front() == '.') {
+      return bad("path elements must not be empty, '..' or start with '.'");
+    }
+    start = slash + 1;
+  }
+  return acme::ok();
+}
+
+// importpath.name for -X: identifier characters and '/', '.' (the importpath part).
+bool valid_version_var(std::string_view v) {
+  const size_t dot = v.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == v.size()) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
+           c == '-';
+  });
+}
+
+}  // namespace
+
+acme::Result<std::string> dockerfile(const DockerfileOptions& o) {
+  if (o.binary.empty()) {
+    return make_error(Errc::kInvalidInput, "gen dockerfile: give --binary NAME");
+  }
+  if (!valid_binary(o.binary)) {
+    return invalid("--binary", o.binary,
+                   "use letters, digits, '.', '_' and '-' (at most 64), not starting with '.' "
+                   "or '-'");
+  }
+  ACME_CHECK(check_package(o.main_package));
+  if (!valid_go_version(o.go_version)) {
+    return invalid("--go-version", o.go_version,
+                   "give a Go release as X.Y.Z (1.23.4) or X.Y: the golang image tag is pinned "
+                   "to it");
+  }
+  if (o.port < 1 || o.port > 65535) {
+    return invalid("--port", std::to_string(o.port), "the port must be from 1 to 65535");
+  }
+  if (!o.healthcheck_path.empty()) {
+    if (auto r = check_url_path(o.healthcheck_path, "--healthcheck"); !r) {
+      return make_error(Errc::kInvalidInput, "gen dockerfile: " + r.error().message);
+    }
+  }
+  if (!valid_version_var(o.version_var)) {
+    return invalid("version variable", o.version_var, "expected IMPORTPATH.NAME (main.version)");
+  }
+
+  const std::string& bin = o.binary;
+  const std::string port = std::to_string(o.port);
+  const std::string uid = std::to_string(kUid);
+  std::string out;
+  out += "# Dockerfile for the Go service " + bin + " (generated by `acmectl gen dockerfile`).\n";
+  out += "#   docker build --build-arg VERSION=1.2.3 -t " + bin + ":1.2.3 .\n";
+  out += "# Every base image is pinned to a version tag: bump them deliberately.\n";
+  out += "\n";
+  out += "# Build stage: runs on the builder's platform and cross-compiles for the target\n";
+  out += "# (BuildKit sets BUILDPLATFORM, TARGETOS and TARGETARCH).\n";
+  out += "FROM --platform=$BUILDPLATFORM golang:" + o.go_version + "-" + kGolangVariant +
+         " AS build\n";
+  out += "WORKDIR /src\n";
+  out += "# Modules first: this layer is rebuilt only when go.mod or go.sum change.\n";
+  out += "# (go.sum* because a module without dependencies has no go.sum.)\n";
+  out += "COPY go.mod go.sum* ./\n";
+  out += "RUN go mod download && go mod verify\n";
+  out += "COPY . .\n";
+  out += "ARG VERSION=dev\n";
+  out += "ARG TARGETOS=linux\n";
+  out += "ARG TARGETARCH=amd64\n";
+  out += "# CGO_ENABLED=0: a static binary that needs no libc in the final image. -s -w drop\n";
+  out += "# the symbol and debug tables, -trimpath the build machine's paths.\n";
+  out += "RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \\\n";
+  out += "    go build -trimpath -ldflags \"-s -w -X " + o.version_var + "=${VERSION}\" -o /out/" +
+         bin + " " + o.main_package + "\n";
+  out += "\n";
+  out += "# Final stage: Alpine rather than distroless, for busybox wget (HEALTHCHECK) and a\n";
+  out += "# shell to debug with; ca-certificates for outgoing TLS. Runs as an unprivileged\n";
+  out += "# user with a fixed numeric uid, so runAsNonRoot checks can verify it.\n";
+  out += std::string("FROM ") + kFinalImage + "\n";
+  out += "RUN apk add --no-cache ca-certificates \\\n";
+  out += "    && addgroup -S -g " + uid + " app \\\n";
+  out += "    && adduser -S -D -H -h /nonexistent -s /sbin/nologin -u " + uid + " -G app app\n";
+  out += "COPY --from=build /out/" + bin + " /usr/local/bin/" + bin + "\n";
+  out += "USER " + uid + ":" + uid + "\n";
+  out += "EXPOSE " + port + "\n";
+  if (!o.healthcheck_path.empty()) {
+    out += "HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \\\n";
+    out += "    CMD [\"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:" + port +
+           o.healthcheck_path + "\"]\n";
+  }
+  out += "ENTRYPOINT [\"/usr/local/bin/" + bin + "\"]\n";
+  return out;
+}
+
+}  // namespace agent::gen

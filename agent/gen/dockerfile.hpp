@@ -1,0 +1,24 @@
+#pragma once
+// `acmectl gen dockerfile`: a multi-stage Dockerfile for a Go service: a pinned golang
+// build stage (CGO_ENABLED=0, GOOS/GOARCH, -ldflags "-s -w -X main.version=…"), then a
+// small pinned final stage running as a non-root USER. No image can be built on the test
+// machines, so tests check these properties as a policy on the text.
+
+#include <string>
+
+#include "acme/result.hpp"
+
+namespace agent::gen {
+
+struct DockerfileOptions {
+  std::string binary;                        // --binary NAME (required)
+  std::string main_package = ".";            // --main PKG ("./cmd/api")
+  std::string go_version = "1.23.4";         // --go-version V (X.Y.Z, or X.Y for a release line)
+  int port = 8080;                           // --port N (EXPOSE)
+  std::string healthcheck_path;              // --healthcheck PATH ("/healthz"): adds HEALTHCHECK
+  std::string version_var = "main.version";  // -X target for the version
+};
+
+acme::Result<std::string> dockerfile(const DockerfileOptions& options);
+
+}  // namespace agent::gen

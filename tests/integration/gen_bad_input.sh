@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Bad input to `acmectl gen`: one-line usage error naming the problem, exit 2, and
+# the --out file neither created nor touched (an existing one keeps its bytes).
+# Also `acmectl gen` alone lists every generator.
+# shellcheck source-path=SCRIPTDIR source=../support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
+lib_init "$@"
+
+expect_rc 0 gen
+for g in nginx systemd dockerfile compose ci alerts; do
+  grep -qE "^  $g +[A-Za-z]" "$OUT_FILE" || fail "'acmectl gen' does not list $g: $(cat "$OUT_FILE")"
+done
+ok "acmectl gen lists the six generators"
+
+existing=$TMP/existing.conf
+echo "keep me" >"$existing"
+before=$(sha256sum "$existing")
+
+# bad EXPECTED_TEXT GEN_ARGS...: exit 2, one stderr line containing the text, no
+# new file, the existing file unchanged.
+bad() {
+  local want=$1 lines
+  shift
+  expect_rc 2 gen "$@" --out "$TMP/new.out"
+  lines=$(wc -l <"$ERR_FILE")
+  ((lines <= 2)) || fail "expected a short error, got $lines lines: $(cat "$ERR_FILE")"
+  grep -qF -- "$want" "$ERR_FILE" || fail "stderr does not mention '$want': $(cat "$ERR_FILE")"
+  assert_absent "$TMP/new.out"
+  [[ ! -s "$OUT_FILE" ]] || fail "something was printed to stdout"
+  expect_rc 2 gen "$@" --out "$existing"
+  assert_eq "$(sha256sum "$existing")" "$before" "the existing --out file"
+  ok "gen $* -> exit 2: $(head -n 1 "$ERR_FILE")"
+}
+
+up=(--upstream 127.0.0.1:8080)
+bad "-d 'exa mple.com'" nginx -d 'exa mple.com' "${up[@]}"
+bad "-d 'ex..ample.com'" nginx -d 'ex..ample.com' "${up[@]}"
+bad "--upstream '127.0.0.1'" nginx -d example.com --upstream 127.0.0.1
+bad "--upstream '127.0.0.1:99999'" nginx -d example.com --upstream 127.0.0.1:99999
+bad "--upstream 'bad host:80'" nginx -d example.com --upstream 'bad host:80'
+bad "expected PATH=HOST:PORT" nginx -d example.com "${up[@]}" --route /api
+bad "--route path 'api'" nginx -d example.com "${up[@]}" --route api=127.0.0.1:1
+bad "--acme-proxy" nginx -d example.com "${up[@]}" --acme-proxy 127.0.0.1:1 --webroot /var/www
+bad "--hsts-preload" nginx -d example.com "${up[@]}" --hsts-preload
+bad "--no-hsts" nginx -d example.com "${up[@]}" --no-hsts --hsts-max-age 5
+bad "credentials" nginx -d example.com "${up[@]}" --cors-origin '*' --cors-credentials
+bad "--static-path and --static-root go together" nginx -d example.com "${up[@]}" --static-path /s/
+bad "--balance" nginx -d example.com "${up[@]}" --balance random
+bad "give at least one -d" nginx "${up[@]}"
+bad "--upstream" nginx -d example.com
+bad "--exec" systemd --name api --exec relative/api
+bad "--name" systemd --name 'my api' --exec /usr/bin/true
+bad "--env" systemd --name api --exec /usr/bin/true --env NOVALUE
+bad "--binary" dockerfile
+bad "--port" dockerfile --binary api --port 0
+bad "-d" compose -d 'bad..name'
+bad "--image" ci --image 'bad image'
+bad "--no-such-option" nginx -d example.com "${up[@]}" --no-such-option
