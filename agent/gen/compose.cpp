@@ -98,12 +98,15 @@ acme::Result<std::string> compose_file(const ComposeOptions& o) {
   out += "# HTTP-01 responder on port 80, then start everything:\n";
   if (wildcard) {
     out += "#   docker-compose run --rm --no-deps acmectl issue" + d_flags +
-           " \\\n#     --challenge dns-01 --dns-provider ...   (a wildcard needs DNS-01)\n";
+           " --email YOU@EXAMPLE.COM --agree-tos \\\n"
+           "#     --challenge dns-01 --dns-provider ...   (a wildcard needs DNS-01)\n";
   } else {
     out += "#   docker-compose run --rm --no-deps -p 80:80 acmectl issue" + d_flags +
-           " --http01-listen :80\n";
+           " \\\n#     --email YOU@EXAMPLE.COM --agree-tos --http01-listen :80\n";
   }
   out += "#   docker-compose up -d\n";
+  out += "# (the acmectl image: `docker build -t " + acmectl->str() + " .` in acmectl's source tree;\n";
+  out += "# issue uses Let's Encrypt unless --server says otherwise.)\n";
   out += "# The agent then renews through nginx, and nginx reloads every " +
          std::to_string(kReloadSeconds / 3600) + " hours to serve\n";
   out += "# renewed certificates. They are in " + live + "/{fullchain,privkey}.pem\n";
@@ -149,10 +152,10 @@ acme::Result<std::string> compose_file(const ComposeOptions& o) {
   out += std::string("      - acmectl-live:") + kLiveDir + "\n";
   out += "    security_opt:\n";
   out += "      - no-new-privileges:true\n";
-  // /healthz fails when the renewal scheduler stalls. The image needs curl or wget.
+  // /healthz fails when the renewal scheduler stalls. The image built from acmectl's
+  // Dockerfile has curl (tests/integration/dockerfile_acmectl.sh checks it).
   const std::string healthz = "http://127.0.0.1:" + std::to_string(kMetricsPort) + "/healthz";
-  out += healthcheck("[\"CMD-SHELL\", \"curl -fsS -o /dev/null " + healthz +
-                         " || wget -q -O /dev/null " + healthz + "\"]",
+  out += healthcheck("[\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"" + healthz + "\"]",
                      "10s");
   out += "\n";
 

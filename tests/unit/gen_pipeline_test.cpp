@@ -297,7 +297,11 @@ TEST_SUITE("pipeline") {
                  "/var/lib/acmectl/live/example.com/{fullchain,privkey}.pem\n") !=
           std::string::npos);
     CHECK(t.find("docker-compose run --rm --no-deps -p 80:80 acmectl issue -d example.com -d "
-                 "www.example.com --http01-listen :80\n") != std::string::npos);
+                 "www.example.com \\\n#     --email YOU@EXAMPLE.COM --agree-tos "
+                 "--http01-listen :80\n") != std::string::npos);
+    // The agent's health check uses curl, which acmectl's own image installs.
+    CHECK(t.find("test: [\"CMD\", \"curl\", \"-fsS\", \"-o\", \"/dev/null\", "
+                 "\"http://127.0.0.1:9469/healthz\"]") != std::string::npos);
     CHECK(t.find("#   docker-compose up -d\n") != std::string::npos);
     CHECK(t.find("acmectl gen nginx -d example.com -d www.example.com --upstream app:8080") !=
           std::string::npos);
@@ -356,8 +360,8 @@ TEST_SUITE("pipeline") {
     REQUIRE(r);
     CHECK(r->find("/var/lib/acmectl/live/_wildcard.example.com/{fullchain,privkey}.pem") !=
           std::string::npos);
-    CHECK(r->find("acmectl issue -d '*.example.com' -d example.com \\\n#     --challenge dns-01") !=
-          std::string::npos);
+    CHECK(r->find("acmectl issue -d '*.example.com' -d example.com --email YOU@EXAMPLE.COM "
+                  "--agree-tos \\\n#     --challenge dns-01") != std::string::npos);
     CHECK(r->find("-p 80:80") == std::string::npos);
     CHECK(has_line(*r, "    image: app@sha256:" + kDigest));
     CHECK(has_line(*r, "    image: registry.example.com:5000/ops/acmectl:0.1.0"));
