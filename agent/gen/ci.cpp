@@ -121,7 +121,7 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
   out += "jobs:\n";
 
   out += "  test:\n";
-  out += "    runs-on: ubuntu-latest\n";
+  out += "    runs-on: ubuntu-24.04\n";
   out += "    steps:\n";
   out += std::string("      - uses: ") + kCheckout + "\n";
   out += "        with:\n";
@@ -141,7 +141,7 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
   out += "      github.event_name == 'push' &&\n";
   out += "      (github.ref == 'refs/heads/" + branch + "' ||\n";
   out += "      startsWith(github.ref, 'refs/tags/v'))\n";
-  out += "    runs-on: ubuntu-latest\n";
+  out += "    runs-on: ubuntu-24.04\n";
   out += "    permissions:\n";
   out += "      contents: read\n";
   if (ghcr) out += "      packages: write  # push to ghcr.io with GITHUB_TOKEN\n";
@@ -185,7 +185,7 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
     out += "    if: >-\n";
     out += "      github.event_name == 'push' &&\n";
     out += "      github.ref == 'refs/heads/" + branch + "'\n";
-    out += "    runs-on: ubuntu-latest\n";
+    out += "    runs-on: ubuntu-24.04\n";
     out += "    environment: production\n";
     out += "    # One deployment at a time; a newer one waits instead of cancelling.\n";
     out += "    concurrency:\n";

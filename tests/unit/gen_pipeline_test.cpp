@@ -420,6 +420,9 @@ TEST_SUITE("pipeline") {
     REQUIRE(r);
     const std::string& t = *r;
     const auto lines = lines_of(t);
+    // Runners pinned too: ubuntu-latest moves under the workflow.
+    CHECK(t.find("ubuntu-latest") == std::string::npos);
+    CHECK(t.find("    runs-on: ubuntu-24.04\n") != std::string::npos);
     // Every action pinned to an exact release tag; the ones that exist are listed here.
     std::vector<std::string> uses;
     const std::regex uses_re("^ +(- )?uses: (.+)$");
