@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "acme/http.hpp"
+#include "cli/account_cmds.hpp"
 #include "cli/common.hpp"
 #include "cli/gen_cmd.hpp"
 #include "cli/issue_cmd.hpp"
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
   ShowCmdOptions show;
   auto* show_cmd = add_show_command(app, show);
   add_globals(*show_cmd);
+  RevokeCmdOptions revoke;
+  auto* revoke_cmd = add_revoke_command(app, revoke);
+  add_globals(*revoke_cmd);
+  AccountCmdOptions account;
+  const AccountCommands account_cmds = add_account_command(app, account, add_globals);
 
   try {
     app.parse(argc, argv);
@@ -88,6 +94,8 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return run_list(g);
   if (show_cmd->parsed()) return run_show(g, show);
   if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
+  if (revoke_cmd->parsed()) return run_revoke(g, revoke);
+  if (account_cmds.account->parsed()) return run_account(account_cmds, g, account);
   if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, g.config);
   return kExitUsage;
 }

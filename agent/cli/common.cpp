@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -150,7 +153,58 @@ std::string account_dir(const std::string& state_dir, const std::string& directo
   return state_dir + "/accounts/" + host + "-" + hex(acme::sha256(directory_url)).substr(0, 12);
 }
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
+
+std::string rollover_key_path(const std::string& key_path) { return key_path + ".next"; }
+
+acme::Result<void> finish_rollover(Session& s, const AccountRecord& record) {
+  auto log = logger("account");
+  const std::string next_path = rollover_key_path(record.key_path);
+  ACME_ASSIGN(auto pem, read_file(next_path));
+  auto next = acme::PrivateKey::from_pem(pem);
+  if (!next) return std::move(next).error().context("account key " + next_path);
+  auto next_key = std::make_unique<acme::PrivateKey>(std::move(*next));
+  auto found = s.client->find_account(*next_key);
+  s.client->set_account(*s.account_key, record.account_url);  // find_account switched keys
+  const std::string stamp = std::to_string(unix_now());
+  if (found && found->url == record.account_url) {
+    // The CA took the new key: it becomes account.key, the old one is kept aside.
+    const std::string prev = record.key_path + ".prev-" + stamp;
+    if (::rename(record.key_path.c_str(), prev.c_str()) != 0 ||
+        ::rename(next_path.c_str(), record.key_path.c_str()) != 0) {
+      return make_error(Errc::kIo, "account key rollover: cannot rename " + next_path + " to " +
+                                       record.key_path + ": " + std::strerror(errno));
+    }
+    s.account_key = std::move(next_key);
+    s.client->set_account(*s.account_key, record.account_url);
+    log->info("account url={} key rollover completed (old key kept as {})", record.account_url,
+              prev);
+    return acme::ok();
+  }
+  if (!found && found.error().problem &&
+      found.error().problem->acme_type() == "accountDoesNotExist") {
+    // The rollover never reached the CA: the old key is still the account's.
+    const std::string aside = next_path + ".abandoned-" + stamp;
+    if (::rename(next_path.c_str(), aside.c_str()) != 0) {
+      return make_error(Errc::kIo, "cannot move aside " + next_path + ": " + std::strerror(errno));
+    }
+    log->warn("account url={} an unfinished key rollover did not reach the CA; its key was "
+              "moved to {}", record.account_url, aside);
+    return acme::ok();
+  }
+  if (!found) {
+    return std::move(found).error().context("account key rollover left " + next_path +
+                                            " behind and the CA could not be asked about it");
+  }
+  return make_error(Errc::kProtocol, "account key " + next_path + " belongs to " + found->url +
+                                         ", not to the stored account " + record.account_url);
+}
 
 acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions& g,
                                   const std::string& state_dir) {
@@ -179,6 +233,10 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
     created_key = true;
   }
   std::string contact = g.email.empty() ? std::string() : "mailto:" + g.email;
+  if (record && !record->account_url.empty() && !created_key &&
+      ::access(rollover_key_path(key_path).c_str(), F_OK) == 0) {
+    ACME_CHECK(finish_rollover(s, *record));
+  }
   if (record && !record->account_url.empty() && !created_key) {
     s.client->set_account(*s.account_key, record->account_url);
     log->info("account url={} (stored) took_ms={}", record->account_url,
@@ -208,6 +266,21 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
             std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start).count());
   return acme::ok();
+}
+
+acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g) {
+  const std::string state_dir = resolve_state_dir(g.state_dir);
+  const std::string db = state_dir + "/acmectl.db";
+  if (::access(db.c_str(), F_OK) != 0) {
+    return make_error(Errc::kInvalidInput,
+                      "no store at " + db + ": issue a certificate first (acmectl issue)");
+  }
+  return Store::open(db);
+}
+
+int fail(const acme::Error& e) {
+  std::fprintf(stderr, "acmectl: error: %s\n", e.to_string().c_str());
+  return kExitFailure;
 }
 
 std::string rfc3339(int64_t unix_seconds) {

@@ -51,6 +51,9 @@ struct Session {
   std::string directory_url;
 };
 
+// Opens STATE/acmectl.db when it exists (commands that only read or manage what is there).
+acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g);
+
 // Connects and loads the directory (nothing is written on disk).
 // clock: what the client's polling loops sleep on (the agent passes its cancellable clock so
 // SIGTERM ends a poll at once); default the system clock.
@@ -61,6 +64,16 @@ acme::Result<Session> connect(const GlobalOptions& g, const std::string& directo
 // and registers or finds the account. Reuses the stored account URL without a request.
 acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions& g,
                                   const std::string& state_dir);
+
+// Account key rollover (`acmectl account rollover`) writes the new key next to the old one
+// as KEY.next before asking the CA. ensure_account finishes an interrupted rollover when it
+// finds that file: if the CA knows the new key, it becomes KEY (the old one is kept as
+// KEY.prev-UNIXTIME); if not, it is moved aside as KEY.next.abandoned-UNIXTIME.
+std::string rollover_key_path(const std::string& key_path);
+acme::Result<void> finish_rollover(Session& s, const AccountRecord& record);
+
+// Prints "acmectl: error: <e>" on stderr and returns kExitFailure.
+int fail(const acme::Error& e);
 
 // Formats unix seconds as RFC 3339 UTC.
 std::string rfc3339(int64_t unix_seconds);

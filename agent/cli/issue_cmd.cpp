@@ -40,11 +40,6 @@ CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
 
 namespace {
 
-int fail(const acme::Error& e) {
-  std::fprintf(stderr, "acmectl: error: %s\n", e.to_string().c_str());
-  return kExitFailure;
-}
-
 int64_t unix_seconds(acme::SysTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }

@@ -16,11 +16,6 @@ using acme::make_error;
 
 namespace {
 
-int fail(const acme::Error& e) {
-  std::fprintf(stderr, "acmectl: error: %s\n", e.to_string().c_str());
-  return kExitFailure;
-}
-
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -48,20 +43,11 @@ int64_t planned_renewal(const CertificateRecord& c, int renew_before_days) {
 }
 
 std::string last_result(const CertificateRecord& c) {
+  if (c.revoked()) return "revoked";
   if (c.consecutive_failures > 0) return "failing (" + std::to_string(c.consecutive_failures) + ")";
   if (c.hook_pending) return "hook failed";
   if (c.last_success != 0) return "ok";
   return "-";
-}
-
-acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g) {
-  const std::string state_dir = resolve_state_dir(g.state_dir);
-  const std::string db = state_dir + "/acmectl.db";
-  if (::access(db.c_str(), F_OK) != 0) {
-    return make_error(Errc::kInvalidInput,
-                      "no store at " + db + ": issue a certificate first (acmectl issue)");
-  }
-  return Store::open(db);
 }
 
 }  // namespace

@@ -64,9 +64,11 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
            "When the next renewal is planned",
            [&](const CertificateMetrics& c) { return planned(c, renew_before_days); }, true);
   per_cert("acmectl_certificate_ready", "gauge",
-           "1 when a valid certificate is installed, else 0",
+           "1 when a valid certificate is installed, else 0 (none, expired or revoked)",
            [&](const CertificateMetrics& c) {
-             return c.not_after != 0 && c.not_before <= now && now < c.not_after ? 1 : 0;
+             return !c.revoked && c.not_after != 0 && c.not_before <= now && now < c.not_after
+                        ? 1
+                        : 0;
            },
            false);
   per_cert("acmectl_certificate_last_renewal_success_timestamp_seconds", "gauge",

@@ -174,7 +174,7 @@ RenewResult Renewer::run(const std::string& name, bool force) {
     in.random01 = stable_random01(rec.serial + rec.name);
     // RFC 9773: ask the CA when it offers renewal information.
     const std::string server = rec.server.empty() ? settings_.acme.server : rec.server;
-    if (!rec.ari_cert_id.empty() && rec.not_after != 0) {
+    if (!rec.ari_cert_id.empty() && rec.not_after != 0 && !rec.revoked()) {
       auto session = session_for(server, rec.ca_bundle);
       if (session && !(*session)->client->directory().renewal_info.empty()) {
         auto info = (*session)->client->renewal_info(rec.ari_cert_id);
@@ -190,7 +190,9 @@ RenewResult Renewer::run(const std::string& name, bool force) {
         }
       }
     }
+    // A revoked certificate is replaced at once, whatever its remaining lifetime.
     const RenewalPlan plan = rec.not_after == 0 ? RenewalPlan{now, "new", std::nullopt}
+                             : rec.revoked()    ? RenewalPlan{now, "revoked", std::nullopt}
                                                 : plan_renewal(in);
     if (plan.new_ari_choice && in.ari) {
       rec.ari_chosen_time = to_unix(*plan.new_ari_choice);
@@ -278,7 +280,10 @@ RenewResult Renewer::renew_now(CertificateRecord& rec) {
     req.key_pem = *pem;
   }
   // RFC 9773 §5: name the certificate this one replaces when the CA offers ARI.
-  if (!(*session)->client->directory().renewal_info.empty()) req.replaces = rec.ari_cert_id;
+  // A revoked predecessor is not "replaced" in the ARI sense: it is already dead.
+  if (!(*session)->client->directory().renewal_info.empty() && !rec.revoked()) {
+    req.replaces = rec.ari_cert_id;
+  }
   req.on_order_created = [this, &rec](const std::string& url) {
     (void)store_.set_order(rec.name, url, "pending");
   };

@@ -49,6 +49,9 @@ struct CertificateRecord {
   int64_t ari_window_end = 0;
   bool hook_pending = false;     // the deploy hook failed after an install: retry it
   std::string ca_bundle;         // extra roots for the CA's TLS, as given at issue time
+  std::string revoked_serial;    // `acmectl revoke` revoked the certificate with this serial
+  // The installed certificate is the revoked one: it must be replaced now.
+  bool revoked() const { return !serial.empty() && revoked_serial == serial; }
 };
 
 // What /metrics needs of every certificate, read in one indexed-free scan.
@@ -65,6 +68,7 @@ struct CertificateMetrics {
   int64_t renewals_failure = 0;
   int64_t hooks_success = 0;
   int64_t hooks_failure = 0;
+  bool revoked = false;  // the installed certificate was revoked
 };
 
 struct Event {
@@ -86,6 +90,11 @@ class Store {
 
   Result<std::optional<AccountRecord>> find_account(const std::string& directory_url);
   Result<void> upsert_account(const AccountRecord& account);
+  // Records that the certificate with this serial was revoked and makes the record due
+  // now, touching nothing else (a renewal may be writing the rest).
+  Result<void> mark_revoked(const std::string& name, const std::string& serial);
+  // Forgets the account of a directory (after deactivation): the next use registers anew.
+  Result<void> remove_account(const std::string& directory_url);
 
   Result<std::optional<CertificateRecord>> find_certificate(const std::string& name);
   Result<std::vector<CertificateRecord>> list_certificates();

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "acme/base64url.hpp"
+#include "acme/jws.hpp"
 
 namespace acme {
 
@@ -71,6 +72,27 @@ Result<Account> Client::deactivate_account() {
   auto a = parse_account(j);
   if (a) a->url = kid_;
   return a;
+}
+
+Result<void> Client::change_key(const PrivateKey& new_key) {
+  ACME_CHECK(load_directory());
+  if (directory().key_change.empty()) {
+    return make_error(Errc::kProtocol, "the CA's directory has no keyChange");
+  }
+  if (key_ == nullptr || kid_.empty()) {
+    return make_error(Errc::kInternal, "key change: no account in use");
+  }
+  if (new_key.thumbprint() == key_->thumbprint()) {
+    return make_error(Errc::kInvalidInput, "key change: the new key is the current key");
+  }
+  const json inner_payload{{"account", kid_}, {"oldKey", key_->public_jwk()}};
+  JwsProtected inner_header;
+  inner_header.url = directory().key_change;  // same URL as the outer JWS, no nonce, jwk
+  ACME_ASSIGN(auto inner, sign_jws(new_key, inner_header, inner_payload.dump()));
+  auto resp = transport_.post(directory().key_change, inner.dump(), *key_, kid_);
+  if (!resp) return std::move(resp).error().context("key change");
+  key_ = &new_key;
+  return ok();
 }
 
 Result<Order> Client::new_order(const std::vector<Identifier>& ids, const std::string& replaces) {

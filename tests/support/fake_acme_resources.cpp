@@ -481,4 +481,55 @@ acme::HttpResponse FakeAcmeServer::handle_revoke(const Signed& s) {
   return problem(404, "malformed", "unknown certificate");
 }
 
+// RFC 8555 §7.3.5: the outer JWS (already verified, kid) carries an inner JWS signed by
+// the new key with a jwk header, the same url, no nonce, over {"account", "oldKey"}.
+acme::HttpResponse FakeAcmeServer::handle_key_change(const Signed& s, const std::string& url) {
+  auto reject = [&](int status, const std::string& type, const std::string& detail) {
+    violation("keyChange: " + detail);
+    return problem(status, type, detail);
+  };
+  std::string error;
+  auto inner = parse_flattened_jws(s.payload, &error);
+  if (!inner) return reject(400, "malformed", "inner JWS: " + error);
+  const nlohmann::json& h = inner->header;
+  if (!h.contains("jwk") || h.contains("kid")) {
+    return reject(400, "malformed", "inner JWS must have a jwk header and no kid");
+  }
+  if (h.contains("nonce")) return reject(400, "malformed", "inner JWS must not have a nonce");
+  if (!h.contains("url") || h["url"] != url) {
+    return reject(400, "malformed", "inner JWS url differs from the outer one");
+  }
+  const nlohmann::json new_jwk = h["jwk"];
+  PkeyPtr key = pkey_from_jwk(new_jwk, &error);
+  if (!key) return reject(400, "malformed", "inner jwk: " + error);
+  const std::string alg = h.value("alg", "");
+  if (alg != alg_for_jwk(new_jwk)) {
+    return reject(400, "badSignatureAlgorithm", "inner alg does not match the new key");
+  }
+  if (!verify_jws_signature(key.get(), alg, inner->signing_input, inner->signature, &error)) {
+    return reject(400, "malformed", "inner signature: " + error);
+  }
+  const nlohmann::json p = parse_payload(inner->payload);
+  if (!p.is_object() || p.value("account", "") != s.account_url) {
+    return reject(400, "malformed", "inner payload account is not the signer's account URL");
+  }
+  AccountRec& acct = accounts_[s.account_url];
+  if (!p.contains("oldKey") || jwk_thumbprint_b64(p["oldKey"]) != acct.thumbprint) {
+    return reject(400, "malformed", "inner payload oldKey is not the account's current key");
+  }
+  const std::string thumb = jwk_thumbprint_b64(new_jwk);
+  for (const auto& [other_url, other] : accounts_) {
+    if (other.thumbprint == thumb) {
+      // §7.3.5: 409 Conflict with the account that already uses the key.
+      auto resp = problem(409, "malformed", "the new key is already in use");
+      resp.headers.emplace_back("location", other_url);
+      return resp;
+    }
+  }
+  acct.jwk = new_jwk;
+  acct.thumbprint = thumb;
+  ++key_changes_;
+  return respond(200, account_json(acct.url, acct.status, acct.contact), acct.url);
+}
+
 }  // namespace acme::test

@@ -123,6 +123,7 @@ acme::HttpResponse FakeAcmeServer::dispatch(const acme::HttpRequest& req,
   if (endpoint == "finalize") return handle_finalize(*s, req.url);
   if (endpoint == "certificate") return handle_certificate(*s, req.url);
   if (endpoint == "revokeCert") return handle_revoke(*s);
+  if (endpoint == "keyChange") return handle_key_change(*s, req.url);
   return problem(501, "serverInternal", endpoint + " is not implemented by the fake server");
 }
 
@@ -352,6 +353,11 @@ int FakeAcmeServer::account_deactivations() const {
 int FakeAcmeServer::revocations() const {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   return revocations_;
+}
+
+int FakeAcmeServer::key_changes() const {
+  std::lock_guard lock(mu_);
+  return key_changes_;
 }
 int FakeAcmeServer::early_polls() const {
   std::lock_guard<std::recursive_mutex> lock(mu_);

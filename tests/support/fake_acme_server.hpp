@@ -97,6 +97,8 @@ class FakeAcmeServer final : public acme::HttpClient {
   int authz_deactivations() const;
   int account_deactivations() const;
   int revocations() const;
+  // Successful keyChange requests (RFC 8555 §7.3.5).
+  int key_changes() const;
   // Order polls that came before the Retry-After the server gave had elapsed.
   int early_polls() const;
 
@@ -200,6 +202,7 @@ class FakeAcmeServer final : public acme::HttpClient {
   acme::HttpResponse handle_finalize(const Signed& s, const std::string& url);
   acme::HttpResponse handle_certificate(const Signed& s, const std::string& url);
   acme::HttpResponse handle_revoke(const Signed& s);
+  acme::HttpResponse handle_key_change(const Signed& s, const std::string& url);
   nlohmann::json order_json(const OrderRec& o) const;
   nlohmann::json authz_json(const AuthzRec& a) const;
   nlohmann::json challenge_json(const ChallengeRec& c) const;
@@ -235,6 +238,7 @@ class FakeAcmeServer final : public acme::HttpClient {
   int authz_deactivations_ = 0;
   int account_deactivations_ = 0;
   int revocations_ = 0;
+  int key_changes_ = 0;
   int early_polls_ = 0;
 
   std::map<std::string, AccountRec> accounts_;  // by URL

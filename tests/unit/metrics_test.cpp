@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -220,4 +221,33 @@ TEST_CASE("exposition: values Prometheus must read back exactly") {
   CHECK(format_value(1.5e-7) == "1.5e-07");
   CHECK(std::stod(format_value(1763000000.123)) == 1763000000.123);
   CHECK(agent::metrics::escape_label_value("") == "");
+}
+
+TEST_CASE("render_metrics: a revoked certificate is not ready, its replacement is") {
+  MetricsTempDir dir;
+  auto store = agent::Store::open(dir.path + "/acmectl.db");
+  REQUIRE(store);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  agent::CertificateRecord c;
+  c.name = "site";
+  c.domains = {"site.example"};
+  c.not_before = now - 86400;
+  c.not_after = now + 60 * 86400;
+  c.serial = "0a1b";
+  REQUIRE((*store)->upsert_certificate(c));
+  auto text = agent::metrics::render_metrics(**store, 30);
+  REQUIRE(text);
+  CHECK(has_line(*text, "acmectl_certificate_ready{name=\"site\"} 1"));
+  REQUIRE((*store)->mark_revoked("site", "0a1b"));
+  text = agent::metrics::render_metrics(**store, 30);
+  REQUIRE(text);
+  CHECK(has_line(*text, "acmectl_certificate_ready{name=\"site\"} 0"));
+  c.serial = "0c2d";
+  c.revoked_serial = "0a1b";
+  REQUIRE((*store)->upsert_certificate(c));
+  text = agent::metrics::render_metrics(**store, 30);
+  REQUIRE(text);
+  CHECK(has_line(*text, "acmectl_certificate_ready{name=\"site\"} 1"));
 }

@@ -114,6 +114,47 @@ TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.3.6: account deactivation") {
   CHECK(order.error().problem->acme_type() == "unauthorized");
 }
 
+TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.3.5: account key rollover") {
+  SUBCASE("the account signs with the new key from then on") {
+    auto fresh = PrivateKey::generate(KeyType::kEc384);
+    REQUIRE(fresh.has_value());
+    auto changed = client.change_key(*fresh);
+    REQUIRE_MESSAGE(changed.has_value(), (changed ? "" : changed.error().to_string()));
+    CHECK(server.key_changes() == 1);
+    CHECK(client.account_key() == &*fresh);
+    CHECK(client.account_url() == account_url);
+    // Requests now verify against the new key (ES384), and the old key is no account.
+    auto order = client.new_order({{"dns", "a.example.test"}});
+    REQUIRE_MESSAGE(order.has_value(), (order ? "" : order.error().to_string()));
+    auto old = client.find_account(*key);
+    REQUIRE_FALSE(old.has_value());
+    REQUIRE(old.error().problem.has_value());
+    CHECK(old.error().problem->acme_type() == "accountDoesNotExist");
+    auto found = client.find_account(*fresh);
+    REQUIRE(found.has_value());
+    CHECK(found->url == account_url);
+  }
+  SUBCASE("a key another account uses: 409, the old key stays") {
+    auto other_key = PrivateKey::generate(KeyType::kEc256);
+    REQUIRE(other_key.has_value());
+    Client other{server, clock, std::string(FakeAcmeServer::kDirectoryUrl)};
+    REQUIRE(other.new_account(*other_key, {{}, true}).has_value());
+    client.set_account(*key, account_url);
+    auto changed = client.change_key(*other_key);
+    REQUIRE_FALSE(changed.has_value());
+    CHECK(changed.error().http_status == 409);
+    CHECK(server.key_changes() == 0);
+    CHECK(client.account_key() == &*key);
+    CHECK(client.new_order({{"dns", "a.example.test"}}).has_value());
+  }
+  SUBCASE("the same key is refused before any request") {
+    auto same = client.change_key(*key);
+    REQUIRE_FALSE(same.has_value());
+    CHECK(same.error().code == Errc::kInvalidInput);
+    CHECK(server.requests("keyChange") == 0);
+  }
+}
+
 // ---- Orders and authorizations -------------------------------------------------------
 
 TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.4, §7.5: order and authorization resources") {

@@ -25,12 +25,12 @@ TEST_CASE("store: a new database is migrated to the current schema version") {
   TempDir dir;
   auto s = agent::Store::open(dir.path + "/a.db");
   REQUIRE(s);
-  CHECK((*s)->schema_version() == 4);
+  CHECK((*s)->schema_version() == 5);
   // Opening again is a no-op migration.
   s->reset();
   auto again = agent::Store::open(dir.path + "/a.db");
   REQUIRE(again);
-  CHECK((*again)->schema_version() == 4);
+  CHECK((*again)->schema_version() == 5);
 }
 
 TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
@@ -43,7 +43,7 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
   CHECK(s.error().message ==
-        "store: schema version 99 is newer than this acmectl understands (4)");
+        "store: schema version 99 is newer than this acmectl understands (5)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {
@@ -164,4 +164,48 @@ TEST_CASE("store: a settings update leaves the issued state alone") {
   CHECK((*got)->next_check == 500);
   REQUIRE(s.update_certificate_settings(stale, true));
   CHECK(s.find_certificate("ex")->value().next_check == 0);
+}
+
+TEST_CASE("store: revocation marks the serial, makes the record due, and a new serial clears it") {
+  TempDir dir;
+  auto opened = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(opened);
+  agent::Store& s = **opened;
+  agent::CertificateRecord c;
+  c.name = "example";
+  c.domains = {"example.com"};
+  c.serial = "0abc";
+  c.not_before = 1'700'000'000;
+  c.not_after = 1'900'000'000;
+  c.next_check = 1'800'000'000;
+  c.consecutive_failures = 2;
+  REQUIRE(s.upsert_certificate(c));
+  CHECK_FALSE(c.revoked());
+
+  REQUIRE(s.mark_revoked("example", "0abc"));
+  auto r = s.find_certificate("example");
+  REQUIRE(r);
+  REQUIRE(r->has_value());
+  CHECK((*r)->revoked());
+  CHECK((*r)->revoked_serial == "0abc");
+  CHECK((*r)->next_check == 0);               // due now
+  CHECK((*r)->consecutive_failures == 2);     // nothing else touched
+  auto m = s.certificate_metrics();
+  REQUIRE(m);
+  REQUIRE(m->size() == 1);
+  CHECK(m->front().revoked);
+
+  // The replacement has another serial: no longer revoked, and upsert keeps the column.
+  agent::CertificateRecord renewed = **r;
+  renewed.serial = "0def";
+  REQUIRE(s.upsert_certificate(renewed));
+  auto after = s.find_certificate("example");
+  REQUIRE(after);
+  CHECK_FALSE((*after)->revoked());
+  CHECK((*after)->revoked_serial == "0abc");
+  CHECK_FALSE(s.certificate_metrics()->front().revoked);
+
+  REQUIRE(s.upsert_account({"https://ca.test/dir", "/k", "https://ca.test/acct/1", ""}));
+  REQUIRE(s.remove_account("https://ca.test/dir"));
+  CHECK_FALSE(s.find_account("https://ca.test/dir")->has_value());
 }

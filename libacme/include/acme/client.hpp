@@ -49,6 +49,10 @@ class Client {
   // onlyReturnExisting: kAcmeProblem accountDoesNotExist when the CA has none.
   Result<Account> find_account(const PrivateKey& key);
   Result<Account> deactivate_account();
+  // RFC 8555 §7.3.5 account key rollover: the inner JWS is signed by new_key (jwk header,
+  // no nonce) over {"account", "oldKey"}, the outer one by the current key. On success the
+  // client signs with new_key from then on (it must outlive the client's use of it).
+  Result<void> change_key(const PrivateKey& new_key);
 
   // newOrder (RFC 8555 §7.4); replaces: RFC 9773 ARI cert ID of the predecessor.
   Result<Order> new_order(const std::vector<Identifier>& ids, const std::string& replaces = {});
