@@ -26,8 +26,7 @@ constexpr const char* kBuildPush = "docker/build-push-action@v6.18.0";
 constexpr const char* kDefaultImage = "ghcr.io/${{ github.repository }}";
 
 acme::Error invalid(std::string_view what, std::string_view value, std::string_view why) {
-  return make_error(Errc::kInvalidInput, "gen ci: " + std::string(what) + " '" +
-                                             std::string(value) + "': " + std::string(why));
+  return invalid_value(what, value, why, "gen ci: ");
 }
 
 // A branch name that is also a literal (no glob) branch filter and safe inside a

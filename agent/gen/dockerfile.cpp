@@ -23,8 +23,7 @@ constexpr const char* kFinalImage = "alpine:3.20.3";
 constexpr int kUid = 10001;
 
 acme::Error invalid(std::string_view what, std::string_view value, std::string_view why) {
-  return make_error(Errc::kInvalidInput, "gen dockerfile: " + std::string(what) + " '" +
-                                             std::string(value) + "': " + std::string(why));
+  return invalid_value(what, value, why, "gen dockerfile: ");
 }
 
 bool all_digits(std::string_view s) {

@@ -8,14 +8,7 @@
 
 namespace agent::gen {
 
-using acme::Errc;
-using acme::make_error;
-
 namespace {
-
-acme::Error invalid(const std::string& message) {
-  return make_error(Errc::kInvalidInput, message);
-}
 
 struct Server {
   HostPort addr;
@@ -41,7 +34,7 @@ acme::Result<int> small_int(std::string_view text, std::string_view what, int lo
   const auto* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, v);
   if (text.empty() || ec != std::errc{} || p != end || v < lo || v > hi) {
-    return invalid(std::string(what) + " '" + std::string(text) + "': must be a number from " +
+    return invalid_input(std::string(what) + " '" + std::string(text) + "': must be a number from " +
                    std::to_string(lo) + " to " + std::to_string(hi));
   }
   return v;
@@ -59,14 +52,14 @@ acme::Result<Server> parse_server(std::string_view spec, std::string_view what) 
     const std::string_view param = rest.substr(0, next);
     const size_t eq = param.find('=');
     if (eq == std::string_view::npos) {
-      return invalid(std::string(what) + " '" + std::string(spec) + "': parameter '" +
+      return invalid_input(std::string(what) + " '" + std::string(spec) + "': parameter '" +
                      std::string(param) + "' is not KEY=VALUE");
     }
     const std::string_view key = param.substr(0, eq);
     const std::string_view value = param.substr(eq + 1);
     const std::string label = std::string(what) + " " + std::string(key);
     if (!seen.emplace(key).second) {
-      return invalid(std::string(what) + " '" + std::string(spec) + "': " + std::string(key) +
+      return invalid_input(std::string(what) + " '" + std::string(spec) + "': " + std::string(key) +
                      " given twice");
     }
     if (key == "weight") {
@@ -77,7 +70,7 @@ acme::Result<Server> parse_server(std::string_view spec, std::string_view what) 
       ACME_CHECK(check_nginx_time(value, label));
       s.fail_timeout = std::string(value);
     } else {
-      return invalid(std::string(what) + " '" + std::string(spec) + "': unknown parameter '" +
+      return invalid_input(std::string(what) + " '" + std::string(spec) + "': unknown parameter '" +
                      std::string(key) + "' (known: weight, max_fails, fail_timeout)");
     }
     if (next == std::string_view::npos) break;
@@ -102,12 +95,12 @@ acme::Result<Listen> parse_listen(const std::string& text, std::string_view what
 acme::Result<void> check_origin(const std::string& origin) {
   const std::string what = "--cors-origin '" + origin + "'";
   const size_t sep = origin.find("://");
-  if (sep == std::string::npos) return invalid(what + ": expected SCHEME://HOST[:PORT]");
+  if (sep == std::string::npos) return invalid_input(what + ": expected SCHEME://HOST[:PORT]");
   const std::string scheme = origin.substr(0, sep);
-  if (scheme != "https" && scheme != "http") return invalid(what + ": scheme must be https or http");
+  if (scheme != "https" && scheme != "http") return invalid_input(what + ": scheme must be https or http");
   std::string hostport = origin.substr(sep + 3);
   if (hostport.empty() || hostport.find_first_of("/?#") != std::string::npos) {
-    return invalid(what + ": an origin has no path, query or fragment");
+    return invalid_input(what + ": an origin has no path, query or fragment");
   }
   std::string host = hostport;
   if (const size_t colon = hostport.rfind(':');
@@ -121,8 +114,8 @@ acme::Result<void> check_origin(const std::string& origin) {
   }
   auto name = check_server_name(host, "--cors-origin host");
   if (!name) return std::move(name).error();
-  if (*name != host) return invalid(what + ": write the host in lower case, without a wildcard");
-  if (host.starts_with("*.")) return invalid(what + ": wildcards are not origins");
+  if (*name != host) return invalid_input(what + ": write the host in lower case, without a wildcard");
+  if (host.starts_with("*.")) return invalid_input(what + ": wildcards are not origins");
   return acme::ok();
 }
 
@@ -151,8 +144,8 @@ class Writer {
 
  private:
   acme::Result<void> validate() {
-    if (o_.domains.empty()) return invalid("gen nginx: give at least one -d NAME");
-    if (o_.upstreams.empty()) return invalid("gen nginx: give at least one --upstream HOST:PORT");
+    if (o_.domains.empty()) return invalid_input("gen nginx: give at least one -d NAME");
+    if (o_.upstreams.empty()) return invalid_input("gen nginx: give at least one --upstream HOST:PORT");
     ACME_ASSIGN(names_, check_server_names(o_.domains, "-d"));
     site_ = identifier_from(cert_dir_name(names_.front()));
 
@@ -165,14 +158,14 @@ class Writer {
     for (const auto& r : o_.routes) {
       const size_t eq = r.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
-        return invalid("--route '" + r + "': expected PATH=HOST:PORT (e.g. /api/user=127.0.0.1:8081)");
+        return invalid_input("--route '" + r + "': expected PATH=HOST:PORT (e.g. /api/user=127.0.0.1:8081)");
       }
       std::string path = r.substr(0, eq);
       ACME_CHECK(check_url_path(path, "--route path"));
       while (path.size() > 1 && path.back() == '/') path.pop_back();
-      if (path == "/") return invalid("--route '" + r + "': '/' is the --upstream; route a sub-path");
+      if (path == "/") return invalid_input("--route '" + r + "': '/' is the --upstream; route a sub-path");
       if (path.starts_with("/.well-known/acme-challenge")) {
-        return invalid("--route '" + r + "': the ACME challenge path belongs to acmectl");
+        return invalid_input("--route '" + r + "': the ACME challenge path belongs to acmectl");
       }
       ACME_ASSIGN(Server s, parse_server(std::string_view(r).substr(eq + 1), "--route " + path));
       auto it = std::find_if(upstreams_.begin(), upstreams_.end(),
@@ -191,7 +184,7 @@ class Writer {
     }
 
     if (!o_.acme_proxy.empty() && !o_.webroot.empty()) {
-      return invalid("gen nginx: use either --acme-proxy or --webroot, not both");
+      return invalid_input("gen nginx: use either --acme-proxy or --webroot, not both");
     }
     if (!o_.webroot.empty()) {
       ACME_CHECK(check_abs_path(o_.webroot, "--webroot"));
@@ -211,27 +204,27 @@ class Writer {
     ACME_ASSIGN(http_, parse_listen(o_.listen_http, "--listen-http"));
     ACME_ASSIGN(https_, parse_listen(o_.listen_https, "--listen-https"));
     if (o_.ipv6 && (!http_.addr.empty() || !https_.addr.empty())) {
-      return invalid(
+      return invalid_input(
           "gen nginx: --ipv6 adds [::]:PORT next to a port-only listen; with ADDR:PORT "
           "give the IPv6 address itself");
     }
     if (http_.port == https_.port && http_.addr == https_.addr) {
-      return invalid("gen nginx: --listen-http and --listen-https are both " + http_.str());
+      return invalid_input("gen nginx: --listen-http and --listen-https are both " + http_.str());
     }
 
     if (o_.hsts) {
-      if (o_.hsts_max_age < 0) return invalid("--hsts-max-age must not be negative");
+      if (o_.hsts_max_age < 0) return invalid_input("--hsts-max-age must not be negative");
       if (o_.hsts_preload && (!o_.hsts_include_subdomains || o_.hsts_max_age < 31536000)) {
-        return invalid(
+        return invalid_input(
             "--hsts-preload needs --hsts-include-subdomains and --hsts-max-age of at least "
             "31536000 (the preload list's requirements)");
       }
     } else if (o_.hsts_preload || o_.hsts_include_subdomains) {
-      return invalid("gen nginx: --no-hsts contradicts --hsts-preload / --hsts-include-subdomains");
+      return invalid_input("gen nginx: --no-hsts contradicts --hsts-preload / --hsts-include-subdomains");
     }
 
     if (o_.static_path.empty() != o_.static_root.empty()) {
-      return invalid("gen nginx: --static-path and --static-root go together");
+      return invalid_input("gen nginx: --static-path and --static-root go together");
     }
     if (!o_.static_path.empty()) {
       ACME_CHECK(check_url_path(o_.static_path, "--static-path"));
@@ -241,10 +234,10 @@ class Writer {
       if (static_path_.back() != '/') static_path_ += '/';
       static_root_ = o_.static_root;
       if (static_root_.back() != '/') static_root_ += '/';
-      if (static_path_ == "/") return invalid("--static-path '/': static assets need a sub-path");
+      if (static_path_ == "/") return invalid_input("--static-path '/': static assets need a sub-path");
       for (const auto& u : upstreams_) {
         if (!u.path.empty() && u.path + "/" == static_path_) {
-          return invalid("--static-path '" + o_.static_path + "' is also a --route");
+          return invalid_input("--static-path '" + o_.static_path + "' is also a --route");
         }
       }
     }
@@ -252,31 +245,31 @@ class Writer {
     const bool any = std::find(o_.cors_origins.begin(), o_.cors_origins.end(), "*") !=
                      o_.cors_origins.end();
     if (any && o_.cors_origins.size() > 1) {
-      return invalid("--cors-origin '*' allows every origin: give it alone");
+      return invalid_input("--cors-origin '*' allows every origin: give it alone");
     }
     if (any && o_.cors_credentials) {
-      return invalid(
+      return invalid_input(
           "--cors-origin '*' with --cors-credentials: browsers refuse credentials with a "
           "wildcard origin; list the origins instead");
     }
     if (o_.cors_credentials && o_.cors_origins.empty()) {
-      return invalid("--cors-credentials needs at least one --cors-origin");
+      return invalid_input("--cors-credentials needs at least one --cors-origin");
     }
     std::set<std::string> origins;
     for (const auto& origin : o_.cors_origins) {
       if (origin == "*") continue;
       ACME_CHECK(check_origin(origin));
-      if (!origins.insert(origin).second) return invalid("--cors-origin '" + origin + "' given twice");
+      if (!origins.insert(origin).second) return invalid_input("--cors-origin '" + origin + "' given twice");
     }
     cors_any_ = any;
     cors_map_ = !o_.cors_origins.empty() && !any;
 
-    if (o_.keepalive < 0) return invalid("--keepalive must not be negative");
+    if (o_.keepalive < 0) return invalid_input("--keepalive must not be negative");
     if (o_.client_max_body_size.empty() ||
         o_.client_max_body_size.find_first_not_of("0123456789") == 0 ||
         o_.client_max_body_size.find_first_not_of("0123456789kKmMgG") != std::string::npos ||
         o_.client_max_body_size.find_first_of("kKmMgG") < o_.client_max_body_size.size() - 1) {
-      return invalid("--client-max-body-size '" + o_.client_max_body_size +
+      return invalid_input("--client-max-body-size '" + o_.client_max_body_size +
                      "': expected a size such as 10m, 512k, 1g or 0 (no limit)");
     }
     return acme::ok();

@@ -7,14 +7,7 @@
 
 namespace agent::gen {
 
-using acme::Errc;
-using acme::make_error;
-
 namespace {
-
-acme::Error invalid(const std::string& message) {
-  return make_error(Errc::kInvalidInput, message);
-}
 
 // '%' starts a specifier in every systemd setting: a literal one is written twice.
 std::string escape_specifiers(std::string_view s) {
@@ -31,13 +24,13 @@ std::string escape_specifiers(std::string_view s) {
 acme::Result<std::string> exec_line(const std::string& exec) {
   const std::string what = "--exec '" + exec + "'";
   if (exec.empty() || exec.front() != '/') {
-    return invalid(what + ": must start with the program's absolute path");
+    return invalid_input(what + ": must start with the program's absolute path");
   }
   for (char c : exec) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f || c == '"' || c == '\'' || c == '\\' || c == '$' || c == ';' ||
         c == '`') {
-      return invalid(what + ": quotes, backslashes, '$', ';' and control characters are not "
+      return invalid_input(what + ": quotes, backslashes, '$', ';' and control characters are not "
                             "supported in the command line");
     }
   }
@@ -106,13 +99,13 @@ acme::Result<UnitFile> app_unit(const AppUnitOptions& o) {
   std::string name = o.name;
   if (name.ends_with(".service")) name.resize(name.size() - 8);
   if (!valid_unit_name(name)) {
-    return invalid("--name '" + o.name + "': a unit name is letters, digits and - _ . @ :");
+    return invalid_input("--name '" + o.name + "': a unit name is letters, digits and - _ . @ :");
   }
   ACME_ASSIGN(const std::string exec, exec_line(o.exec));
   if (!o.user.empty() && !valid_user(o.user)) {
-    return invalid("--user '" + o.user + "': expected a user name such as www-app");
+    return invalid_input("--user '" + o.user + "': expected a user name such as www-app");
   }
-  if (o.user == "root") return invalid("--user root: the application must not run as root");
+  if (o.user == "root") return invalid_input("--user root: the application must not run as root");
   const std::string workdir = o.workdir.empty() ? "/var/lib/" + name : o.workdir;
   ACME_CHECK(check_abs_path(workdir, "--workdir"));
   for (const auto& p : o.read_write_paths) ACME_CHECK(check_abs_path(p, "--read-write-path"));
@@ -126,15 +119,15 @@ acme::Result<UnitFile> app_unit(const AppUnitOptions& o) {
         !std::all_of(key.begin(), key.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
         })) {
-      return invalid("--env '" + kv + "': expected KEY=VALUE with KEY of letters, digits and _");
+      return invalid_input("--env '" + kv + "': expected KEY=VALUE with KEY of letters, digits and _");
     }
     const std::string value = kv.substr(eq + 1);
     if (std::any_of(value.begin(), value.end(),
                     [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-      return invalid("--env '" + key + "': the value contains a control character");
+      return invalid_input("--env '" + key + "': the value contains a control character");
     }
     auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == key; });
-    if (it != env.end()) return invalid("--env " + key + " given twice");
+    if (it != env.end()) return invalid_input("--env " + key + " given twice");
     env.emplace_back(key, value);
   }
   if (std::none_of(env.begin(), env.end(), [](const auto& e) { return e.first == "GIN_MODE"; })) {

@@ -13,12 +13,17 @@ namespace agent::gen {
 using acme::Errc;
 using acme::make_error;
 
-namespace {
-
-acme::Error invalid(std::string_view what, std::string_view value, std::string_view why) {
-  return make_error(Errc::kInvalidInput,
-                    std::string(what) + " '" + std::string(value) + "': " + std::string(why));
+acme::Error invalid_input(std::string message) {
+  return make_error(Errc::kInvalidInput, std::move(message));
 }
+
+acme::Error invalid_value(std::string_view what, std::string_view value, std::string_view why,
+                          std::string_view prefix) {
+  return make_error(Errc::kInvalidInput, std::string(prefix) + std::string(what) + " '" +
+                                             std::string(value) + "': " + std::string(why));
+}
+
+namespace {
 
 bool is_unsafe(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -62,7 +67,7 @@ acme::Result<int> parse_port(std::string_view text, std::string_view what) {
   const auto* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, port);
   if (text.empty() || ec != std::errc{} || p != end || port < 1 || port > 65535) {
-    return invalid(what, text, "the port must be a number from 1 to 65535");
+    return invalid_value(what, text, "the port must be a number from 1 to 65535");
   }
   return port;
 }
@@ -73,36 +78,36 @@ acme::Result<HostPort> parse_host_port(std::string_view text, std::string_view w
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return invalid(what, text, "expected [IPV6]:PORT");
+      return invalid_value(what, text, "expected [IPV6]:PORT");
     }
     hp.host = std::string(text.substr(1, close - 1));
     port = text.substr(close + 2);
     unsigned char buf[16];
     if (inet_pton(AF_INET6, hp.host.c_str(), buf) != 1) {
-      return invalid(what, text, "'" + hp.host + "' is not an IPv6 address");
+      return invalid_value(what, text, "'" + hp.host + "' is not an IPv6 address");
     }
   } else {
     const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return invalid(what, text, "expected HOST:PORT");
+    if (colon == std::string_view::npos) return invalid_value(what, text, "expected HOST:PORT");
     hp.host = std::string(text.substr(0, colon));
     port = text.substr(colon + 1);
     if (hp.host.find(':') != std::string::npos) {
-      return invalid(what, text, "write an IPv6 address in brackets: [ADDR]:PORT");
+      return invalid_value(what, text, "write an IPv6 address in brackets: [ADDR]:PORT");
     }
     if (!valid_host(hp.host)) {
-      return invalid(what, text, "'" + hp.host + "' is not a host name or IP address");
+      return invalid_value(what, text, "'" + hp.host + "' is not a host name or IP address");
     }
   }
   auto p = parse_port(port, what);
-  if (!p) return invalid(what, text, "the port must be a number from 1 to 65535");
+  if (!p) return invalid_value(what, text, "the port must be a number from 1 to 65535");
   hp.port = *p;
   return hp;
 }
 
 acme::Result<std::string> check_server_name(std::string_view name, std::string_view what) {
   auto ids = acme::normalize_identifiers({std::string(name)}, /*allow_wildcard=*/true);
-  if (!ids) return invalid(what, name, std::move(ids).error().message);
-  if (ids->size() != 1) return invalid(what, name, "expected one name");
+  if (!ids) return invalid_value(what, name, std::move(ids).error().message);
+  if (ids->size() != 1) return invalid_value(what, name, "expected one name");
   return ids->front().value;
 }
 
@@ -113,7 +118,7 @@ acme::Result<std::vector<std::string>> check_server_names(const std::vector<std:
     auto v = check_server_name(n, what);
     if (!v) return std::move(v).error();
     if (std::find(out.begin(), out.end(), *v) != out.end()) {
-      return invalid(what, n, "given twice");
+      return invalid_value(what, n, "given twice");
     }
     out.push_back(*v);
   }
@@ -121,27 +126,27 @@ acme::Result<std::vector<std::string>> check_server_names(const std::vector<std:
 }
 
 acme::Result<void> check_abs_path(std::string_view path, std::string_view what) {
-  if (path.empty() || path.front() != '/') return invalid(what, path, "must be an absolute path");
+  if (path.empty() || path.front() != '/') return invalid_value(what, path, "must be an absolute path");
   if (std::any_of(path.begin(), path.end(), is_unsafe)) {
-    return invalid(what, path,
+    return invalid_value(what, path,
                    "contains whitespace, a quote or one of ; { } # $ \\ ` (not allowed in a path "
                    "written into a config)");
   }
   if (path.find("/../") != std::string_view::npos || path.ends_with("/..")) {
-    return invalid(what, path, "must not contain '..'");
+    return invalid_value(what, path, "must not contain '..'");
   }
   return acme::ok();
 }
 
 acme::Result<void> check_url_path(std::string_view path, std::string_view what) {
-  if (path.empty() || path.front() != '/') return invalid(what, path, "must start with '/'");
+  if (path.empty() || path.front() != '/') return invalid_value(what, path, "must start with '/'");
   if (std::any_of(path.begin(), path.end(), is_unsafe) ||
       path.find_first_of("?*()|^[]~<>") != std::string_view::npos) {
-    return invalid(what, path, "contains characters not allowed in a location prefix");
+    return invalid_value(what, path, "contains characters not allowed in a location prefix");
   }
   if (path.find("/../") != std::string_view::npos || path.ends_with("/..") ||
       path.find("//") != std::string_view::npos) {
-    return invalid(what, path, "must not contain '..' or '//'");
+    return invalid_value(what, path, "must not contain '..' or '//'");
   }
   return acme::ok();
 }
@@ -155,7 +160,7 @@ acme::Result<void> check_nginx_time(std::string_view value, std::string_view wha
   static constexpr std::string_view kUnits[] = {"", "ms", "s", "m", "h", "d", "w", "M", "y"};
   if (digits == 0 || digits > 9 ||
       std::find(std::begin(kUnits), std::end(kUnits), unit) == std::end(kUnits)) {
-    return invalid(what, value, "expected a time such as 10s, 500ms, 1m, 30d");
+    return invalid_value(what, value, "expected a time such as 10s, 500ms, 1m, 30d");
   }
   return acme::ok();
 }
@@ -275,7 +280,7 @@ std::string ImageRef::str() const {
 }
 
 acme::Result<ImageRef> parse_image_ref(std::string_view text, std::string_view what) {
-  auto bad = [&](std::string_view why) { return invalid(what, text, why); };
+  auto bad = [&](std::string_view why) { return invalid_value(what, text, why); };
   if (text.empty()) return bad("empty image name");
   ImageRef ref;
   std::string_view rest = text;
@@ -329,12 +334,12 @@ acme::Result<ImageRef> parse_pinned_image(std::string_view text, std::string_vie
   if (!ref) return ref;
   if (!ref->digest.empty()) return ref;
   if (ref->tag.empty()) {
-    return invalid(what, text,
+    return invalid_value(what, text,
                    "no tag: pin a version (" + ref->name() +
                        ":1.2.3) or a digest; an untagged image means 'latest'");
   }
   if (ref->tag == "latest") {
-    return invalid(what, text,
+    return invalid_value(what, text,
                    "'latest' moves: pin a version (" + ref->name() + ":1.2.3) or a digest");
   }
   return ref;

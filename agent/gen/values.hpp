@@ -11,6 +11,12 @@
 
 namespace agent::gen {
 
+// kInvalidInput with this message.
+acme::Error invalid_input(std::string message);
+// kInvalidInput "PREFIXWHAT 'VALUE': WHY" (e.g. "gen ci: --image 'x': ...").
+acme::Error invalid_value(std::string_view what, std::string_view value, std::string_view why,
+                          std::string_view prefix = {});
+
 struct HostPort {
   std::string host;  // a DNS name, an IPv4 address, or an IPv6 address without brackets
   int port = 0;

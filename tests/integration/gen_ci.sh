@@ -249,17 +249,7 @@ expect_check_fails "structure (packages: write at the top)" "top-level permissio
 ok "actionlint, yamllint, shellcheck, the pin check and the structure check each catch a broken copy"
 
 # Bad options: exit 2, one line naming the problem, no file.
-check_bad() { # EXPECTED-TEXT ARGS...
-  local want=$1
-  shift
-  expect_rc 2 gen ci "$@" --out "$TMP/new.yml"
-  assert_absent "$TMP/new.yml"
-  (($(grep -vc "^run 'acmectl --help' for usage" "$ERR_FILE") == 1)) ||
-    fail "expected one error line on stderr"
-  grep -qF "acmectl: usage error: " "$ERR_FILE" || fail "no usage error line"
-  grep -qF -- "$want" "$ERR_FILE" || fail "the error does not say '$want'"
-  ok "refused: $* -> $(head -n 1 "$ERR_FILE")"
-}
+check_bad() { expect_gen_refused ci "$@"; } # EXPECTED-TEXT ARGS...
 check_bad "--image 'bad image'" --image 'bad image'
 check_bad "give the name without a tag" --image ghcr.io/acme/api:1.0
 check_bad "--image 'ghcr.io/Acme/api'" --image ghcr.io/Acme/api

@@ -255,17 +255,7 @@ fi
 ok "the structure check rejects a broken config"
 
 # Bad options: exit 2, one line naming the problem, no file.
-check_bad() { # EXPECTED-TEXT ARGS...
-  local want=$1
-  shift
-  expect_rc 2 gen compose "$@" --out "$TMP/new.yml"
-  assert_absent "$TMP/new.yml"
-  (($(grep -vc "^run 'acmectl --help' for usage" "$ERR_FILE") == 1)) ||
-    fail "expected one error line on stderr"
-  grep -qF "acmectl: usage error: " "$ERR_FILE" || fail "no usage error line"
-  grep -qF -- "$want" "$ERR_FILE" || fail "the error does not say '$want'"
-  ok "refused: $* -> $(head -n 1 "$ERR_FILE")"
-}
+check_bad() { expect_gen_refused compose "$@"; } # EXPECTED-TEXT ARGS...
 check_bad "give -d NAME"
 check_bad "-d 'bad name.example'" -d 'bad name.example'
 check_bad "-d 'a..b'" -d example.com -d a..b

@@ -183,20 +183,7 @@ ok "the policy rejects unpinned, root, single-stage, dynamic and unstripped buil
 
 # Bad options: exit 2, one usage line naming the problem (flag parsing errors
 # add a hint line), no file written, an existing --out file left alone.
-echo keep >"$TMP/existing"
-check_bad() { # EXPECTED-TEXT ARGS...
-  local want=$1
-  shift
-  expect_rc 2 gen dockerfile "$@" --out "$TMP/new"
-  assert_absent "$TMP/new"
-  (($(grep -vc "^run 'acmectl --help' for usage" "$ERR_FILE") == 1)) ||
-    fail "expected one error line on stderr"
-  grep -qF "acmectl: usage error: " "$ERR_FILE" || fail "no usage error line"
-  grep -qF -- "$want" "$ERR_FILE" || fail "the error does not say '$want'"
-  expect_rc 2 gen dockerfile "$@" --out "$TMP/existing"
-  assert_eq "$(cat "$TMP/existing")" keep "--out file after a refused run"
-  ok "refused: $* -> $(cat "$ERR_FILE")"
-}
+check_bad() { expect_gen_refused dockerfile "$@"; } # EXPECTED-TEXT ARGS...
 check_bad "give --binary NAME"
 check_bad "--binary '../api'" --binary ../api
 check_bad "--binary '-x'" --binary=-x

@@ -284,6 +284,27 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# expect_gen_refused GENERATOR TEXT ARGS...: `acmectl gen GENERATOR ARGS --out F`
+# exits 2 with one usage error line containing TEXT (a flag-parsing error adds
+# the "run 'acmectl --help'" hint line), prints nothing on stdout, creates no F,
+# and leaves an existing --out file byte for byte as it was.
+expect_gen_refused() {
+  local gen=$1 want=$2 new="$TMP/.refused-new" keep="$TMP/.refused-existing" before
+  shift 2
+  expect_rc 2 gen "$gen" "$@" --out "$new"
+  assert_absent "$new"
+  [[ ! -s "$OUT_FILE" ]] || fail "something was printed on stdout"
+  (($(grep -vc "^run 'acmectl --help' for usage" "$ERR_FILE") == 1)) ||
+    fail "expected one error line on stderr: $(cat "$ERR_FILE")"
+  grep -qF "acmectl: usage error: " "$ERR_FILE" || fail "no usage error line"
+  grep -qF -- "$want" "$ERR_FILE" || fail "stderr does not mention '$want': $(cat "$ERR_FILE")"
+  echo keep >"$keep"
+  before=$(sha256sum <"$keep")
+  expect_rc 2 gen "$gen" "$@" --out "$keep"
+  [[ "$(sha256sum <"$keep")" == "$before" ]] || fail "an existing --out file was changed"
+  ok "refused: gen $gen $* -> $(head -n 1 "$ERR_FILE")"
+}
+
 # nginx_conf PREFIX HTTP_BODY: writes PREFIX/nginx.conf, a main config that keeps
 # everything (pid, logs, temp paths) under PREFIX, reads /etc/nginx/mime.types
 # and nothing else from /etc/nginx, with HTTP_BODY inside http {}.
