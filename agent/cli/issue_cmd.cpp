@@ -145,6 +145,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o) {
   rec.out_dir = out_dir;
   rec.server = *directory_url;
   rec.deploy_hook = o.deploy_hook;
+  rec.preferred_chain = o.preferred_chain;  // renewals ask for the same chain
   rec.not_before = unix_seconds(issued->info.not_before);
   rec.not_after = unix_seconds(issued->info.not_after);
   rec.serial = issued->info.serial_hex;

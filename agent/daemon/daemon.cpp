@@ -139,6 +139,8 @@ acme::Result<void> Daemon::sync_config() {
     rec.server = *server;
     rec.deploy_hook = c.deploy_hook;
     rec.ca_bundle = g_.ca_bundle;
+    rec.renew_before_days = c.renew_before_days.value_or(0);
+    rec.preferred_chain = c.preferred_chain;
     if (reissue) {
       rec.next_check = 0;
       // A certificate never issued is due anyway (and the renewer honours its backoff);

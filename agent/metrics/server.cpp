@@ -30,7 +30,7 @@ int64_t planned(const CertificateMetrics& c, int renew_before_days) {
   PolicyInput in;
   in.not_before = SysTime(std::chrono::seconds(c.not_before));
   in.not_after = SysTime(std::chrono::seconds(c.not_after));
-  in.renew_before_days = renew_before_days;
+  in.renew_before_days = c.renew_before_days > 0 ? c.renew_before_days : renew_before_days;
   in.random01 = stable_random01(c.serial + c.name);
   return std::chrono::duration_cast<std::chrono::seconds>(
              plan_renewal(in).renew_at.time_since_epoch())

@@ -170,7 +170,7 @@ RenewResult Renewer::run(const std::string& name, bool force) {
     PolicyInput in;
     in.not_before = from_unix(rec.not_before);
     in.not_after = from_unix(rec.not_after);
-    in.renew_before_days = settings_.renew_before_days;
+    in.renew_before_days = window_days(rec);
     in.random01 = stable_random01(rec.serial + rec.name);
     // RFC 9773: ask the CA when it offers renewal information.
     const std::string server = rec.server.empty() ? settings_.acme.server : rec.server;
@@ -256,6 +256,7 @@ RenewResult Renewer::renew_now(CertificateRecord& rec) {
   req.identifiers = *ids;
   req.key_type = *key_type;
   req.poll.timeout = settings_.order_timeout;
+  req.preferred_chain = rec.preferred_chain;
   auto stored_order = store_.find_order(rec.name);
   auto existing_key = read_file(pending_key);
   if (stored_order && *stored_order && existing_key) {
@@ -343,7 +344,7 @@ RenewResult Renewer::renew_now(CertificateRecord& rec) {
   PolicyInput in;
   in.not_before = issued->info.not_before;
   in.not_after = issued->info.not_after;
-  in.renew_before_days = settings_.renew_before_days;
+  in.renew_before_days = window_days(rec);
   in.random01 = stable_random01(rec.serial + rec.name);
   rec.next_check = to_unix(std::min(plan_renewal(in).renew_at, now + settings_.check_interval));
   const std::string event = first ? "obtained" : "renewed";

@@ -55,6 +55,10 @@ class Renewer {
   RenewResult run(const std::string& name, bool force);
 
  private:
+  // The certificate's own renew_before_days, else the agent's.
+  int window_days(const CertificateRecord& rec) const {
+    return rec.renew_before_days > 0 ? rec.renew_before_days : settings_.renew_before_days;
+  }
   acme::Result<cli::Session*> session_for(const std::string& server, const std::string& ca_bundle);
   RenewResult renew_now(CertificateRecord& rec);
   void record_failure(CertificateRecord& rec, const acme::Error& e, RenewResult& out);

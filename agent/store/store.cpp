@@ -116,6 +116,8 @@ ALTER TABLE certificates ADD COLUMN hooks_failure INTEGER NOT NULL DEFAULT 0;
 )sql",
     R"sql(
 ALTER TABLE certificates ADD COLUMN revoked_serial TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN renew_before_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN preferred_chain TEXT NOT NULL DEFAULT '';
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -236,7 +238,8 @@ constexpr const char* kCertColumns =
     "name, domains, key_type, challenge, http01_listen, webroot, out_dir, server, deploy_hook, "
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
     "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
-    "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial";
+    "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
+    "renew_before_days, preferred_chain";
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -270,6 +273,8 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.hook_pending = sqlite3_column_int(s, 22) != 0;
   c.ca_bundle = col_text(s, 23);
   c.revoked_serial = col_text(s, 24);
+  c.renew_before_days = sqlite3_column_int(s, 25);
+  c.preferred_chain = col_text(s, 26);
   return c;
 }
 
@@ -300,7 +305,7 @@ Result<std::vector<CertificateRecord>> Store::list_certificates() {
 Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
-      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -312,7 +317,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "last_success=excluded.last_success, challenge_settings=excluded.challenge_settings, "
       "ari_window_start=excluded.ari_window_start, ari_window_end=excluded.ari_window_end, "
       "hook_pending=excluded.hook_pending, ca_bundle=excluded.ca_bundle, "
-      "revoked_serial=excluded.revoked_serial, updated_at=excluded.updated_at";
+      "revoked_serial=excluded.revoked_serial, renew_before_days=excluded.renew_before_days, "
+      "preferred_chain=excluded.preferred_chain, updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
   bind_value(s.get(), i++, c.name);
@@ -340,6 +346,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.hook_pending ? 1 : 0);
   bind_value(s.get(), i++, c.ca_bundle);
   bind_value(s.get(), i++, c.revoked_serial);
+  bind_value(s.get(), i++, c.renew_before_days);
+  bind_value(s.get(), i++, c.preferred_chain);
   const int64_t now = now_unix();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -351,7 +359,8 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   const std::string sql = std::string(
                               "UPDATE certificates SET domains=?, key_type=?, challenge=?, "
                               "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
-                              "challenge_settings=?, ca_bundle=?, updated_at=?") +
+                              "challenge_settings=?, ca_bundle=?, renew_before_days=?, "
+                              "preferred_chain=?, updated_at=?") +
                           (due_now ? ", next_check=0" : "") + " WHERE name=?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -365,6 +374,8 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   bind_value(s.get(), i++, c.deploy_hook);
   bind_value(s.get(), i++, c.challenge_settings.empty() ? std::string("{}") : c.challenge_settings);
   bind_value(s.get(), i++, c.ca_bundle);
+  bind_value(s.get(), i++, c.renew_before_days);
+  bind_value(s.get(), i++, c.preferred_chain);
   bind_value(s.get(), i++, now_unix());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");
@@ -464,7 +475,8 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "SELECT name, serial, not_before, not_after, ari_chosen_time, "
                               "last_success, consecutive_failures, hook_pending, renewals_success, "
-                              "renewals_failure, hooks_success, hooks_failure, revoked_serial FROM certificates"));
+                              "renewals_failure, hooks_success, hooks_failure, revoked_serial, renew_before_days "
+                              "FROM certificates"));
   // A plain table scan, sorted here: "ORDER BY name" walks the name index and seeks into
   // the table once per row, which made this query ~75% of a 100,000-certificate scrape.
   std::vector<CertificateMetrics> out;
@@ -485,6 +497,7 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
     m.hooks_success = sqlite3_column_int64(st, 10);
     m.hooks_failure = sqlite3_column_int64(st, 11);
     m.revoked = !m.serial.empty() && col_text(st, 12) == m.serial;
+    m.renew_before_days = sqlite3_column_int(st, 13);
     out.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return db_error(db_.get(), "read metrics");

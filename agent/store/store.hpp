@@ -50,6 +50,8 @@ struct CertificateRecord {
   bool hook_pending = false;     // the deploy hook failed after an install: retry it
   std::string ca_bundle;         // extra roots for the CA's TLS, as given at issue time
   std::string revoked_serial;    // `acmectl revoke` revoked the certificate with this serial
+  int renew_before_days = 0;     // this certificate's window in days; 0: the agent's
+  std::string preferred_chain;   // issuer CN substring of the chain to install; "": default
   // The installed certificate is the revoked one: it must be replaced now.
   bool revoked() const { return !serial.empty() && revoked_serial == serial; }
 };
@@ -69,6 +71,7 @@ struct CertificateMetrics {
   int64_t hooks_success = 0;
   int64_t hooks_failure = 0;
   bool revoked = false;  // the installed certificate was revoked
+  int renew_before_days = 0;  // 0: the agent's
 };
 
 struct Event {

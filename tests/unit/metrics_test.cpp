@@ -251,3 +251,32 @@ TEST_CASE("render_metrics: a revoked certificate is not ready, its replacement i
   REQUIRE(text);
   CHECK(has_line(*text, "acmectl_certificate_ready{name=\"site\"} 1"));
 }
+
+TEST_CASE("render_metrics: the planned renewal uses the certificate's own window") {
+  MetricsTempDir dir;
+  auto store = agent::Store::open(dir.path + "/acmectl.db");
+  REQUIRE(store);
+  agent::CertificateRecord c;
+  c.domains = {"a.example"};
+  c.not_before = 1'700'000'000;
+  c.not_after = 1'700'000'000 + 90 * 86400;
+  c.serial = "01";
+  c.name = "global";
+  REQUIRE((*store)->upsert_certificate(c));
+  c.name = "own";
+  c.renew_before_days = 7;
+  REQUIRE((*store)->upsert_certificate(c));
+  auto text = agent::metrics::render_metrics(**store, 30);
+  REQUIRE(text);
+  auto planned = [&](const std::string& name) {
+    const std::string key = "acmectl_certificate_renewal_timestamp_seconds{name=\"" + name + "\"} ";
+    const size_t at = text->find(key);
+    REQUIRE(at != std::string::npos);
+    return std::stoll(text->substr(at + key.size()));
+  };
+  // Window minus a jitter of at most an hour (policy.hpp).
+  CHECK(planned("global") <= c.not_after - 30 * 86400);
+  CHECK(planned("global") >= c.not_after - 30 * 86400 - 3600);
+  CHECK(planned("own") <= c.not_after - 7 * 86400);
+  CHECK(planned("own") >= c.not_after - 7 * 86400 - 3600);
+}

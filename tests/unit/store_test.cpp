@@ -209,3 +209,33 @@ TEST_CASE("store: revocation marks the serial, makes the record due, and a new s
   REQUIRE(s.remove_account("https://ca.test/dir"));
   CHECK_FALSE(s.find_account("https://ca.test/dir")->has_value());
 }
+
+TEST_CASE("store: per-certificate window and preferred chain round-trip and follow the config") {
+  TempDir dir;
+  auto opened = agent::Store::open(dir.path + "/a.db");
+  REQUIRE(opened);
+  agent::Store& s = **opened;
+  agent::CertificateRecord c;
+  c.name = "example";
+  c.domains = {"example.com"};
+  c.renew_before_days = 10;
+  c.preferred_chain = "ISRG Root X1";
+  c.serial = "0abc";
+  REQUIRE(s.upsert_certificate(c));
+  auto r = s.find_certificate("example");
+  REQUIRE(r);
+  CHECK((*r)->renew_before_days == 10);
+  CHECK((*r)->preferred_chain == "ISRG Root X1");
+  CHECK(s.certificate_metrics()->front().renew_before_days == 10);
+
+  // A config reload rewrites them with the other config-owned settings.
+  agent::CertificateRecord cfg = c;
+  cfg.renew_before_days = 0;
+  cfg.preferred_chain.clear();
+  cfg.serial = "ignored";  // not config-owned: untouched
+  REQUIRE(s.update_certificate_settings(cfg, false));
+  r = s.find_certificate("example");
+  CHECK((*r)->renew_before_days == 0);
+  CHECK((*r)->preferred_chain.empty());
+  CHECK((*r)->serial == "0abc");
+}
