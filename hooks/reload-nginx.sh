@@ -6,6 +6,18 @@
 # Environment from acmectl: ACMECTL_CERT_NAME, ACMECTL_FULLCHAIN_PATH, ACMECTL_KEY_PATH, ...
 # Optional: NGINX (binary, default nginx), NGINX_ARGS (e.g. "-p /srv/nginx -c conf/nginx.conf").
 set -eu
+
+# nginx managed by systemd (and no private nginx named by NGINX_ARGS): systemd reloads
+# it. This also works from the sandboxed acmectl-agent.service, where `nginx -t` cannot
+# open nginx's pid and log files (ProtectSystem=strict). nginx itself refuses a broken
+# configuration at reload and keeps serving the previous certificate.
+if [ -z "${NGINX_ARGS:-}" ] && command -v systemctl >/dev/null 2>&1 &&
+  systemctl is-active --quiet nginx.service 2>/dev/null; then
+  systemctl reload nginx.service
+  echo "reload-nginx: reloaded nginx.service for ${ACMECTL_CERT_NAME:-certificate}"
+  exit 0
+fi
+
 nginx_bin=${NGINX:-nginx}
 # shellcheck disable=SC2086 # NGINX_ARGS is a list of arguments on purpose
 if ! out=$("$nginx_bin" ${NGINX_ARGS:-} -t -q 2>&1); then

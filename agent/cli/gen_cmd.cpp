@@ -57,7 +57,8 @@ void add_nginx(GenCommands& c, GenOptions& o) {
   cmd->add_option("--state-dir", n.state_dir, "acmectl's state directory (/var/lib/acmectl)");
   cmd->add_option("--listen-http", n.listen_http, "[ADDR:]PORT for HTTP (80)");
   cmd->add_option("--listen-https", n.listen_https, "[ADDR:]PORT for HTTPS (443)");
-  cmd->add_flag("--ipv6", n.ipv6, "Also listen on [::]:PORT (with port-only listens)");
+  cmd->add_flag("--no-ipv6", o.no_ipv6,
+                "Do not add [::]:PORT next to a port-only listen (hosts without IPv6)");
   auto* max_age = cmd->add_option("--hsts-max-age", n.hsts_max_age,
                                   "Strict-Transport-Security max-age in seconds (31536000)")
                       ->check(CLI::Range(0LL, 2LL * 31536000LL));
@@ -96,8 +97,8 @@ void add_systemd(GenCommands& c, GenOptions& o) {
   cmd->add_option("--env", a.env, "Environment K=V (repeatable; GIN_MODE=release by default)")
       ->excludes(agent);
   cmd->add_option("--read-write-path", a.read_write_paths,
-                  "A directory the program may write besides its state (repeatable)")
-      ->excludes(agent);
+                  "A directory the program (or with --agent: acmectl, e.g. a --webroot) may "
+                  "write besides its state (repeatable)");
   cmd->add_flag("--bind-low-port", a.bind_low_port, "Allow binding ports below 1024")
       ->excludes(agent);
   cmd->add_option("--acmectl", o.agent_units.acmectl, "Path of acmectl (/usr/bin/acmectl)")
@@ -201,6 +202,7 @@ int write_text(const std::string& path, const std::string& text) {
 int run_systemd(GenOptions& o) {
   std::vector<gen::UnitFile> units;
   if (o.systemd_agent) {
+    o.agent_units.read_write_paths = o.app_unit.read_write_paths;  // one flag for both
     auto r = gen::agent_units(o.agent_units);
     if (!r) return usage_error(r.error().message);
     units = std::move(*r);
@@ -273,6 +275,7 @@ int run_gen(const GenCommands& cmds, GenOptions& o, const std::string& global_co
   }
   // Required options may come from the config: the generators check them.
   o.nginx.hsts = !o.no_hsts;
+  o.nginx.ipv6 = !o.no_ipv6;
   o.ci.deploy = !o.no_deploy;
 
   if (sub == cmds.systemd) return run_systemd(o);

@@ -26,6 +26,7 @@ struct GenOptions {
   gen::ComposeOptions compose;
   gen::CiOptions ci;
   bool no_hsts = false;    // gen nginx --no-hsts
+  bool no_ipv6 = false;    // gen nginx --no-ipv6
   bool no_deploy = false;  // gen ci --no-deploy
   std::string config;   // --config FILE: [gen.NAME] tables supply options
   std::string out;      // --out FILE: write atomically instead of printing

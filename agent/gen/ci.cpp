@@ -83,6 +83,11 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
     if (auto r = check_abs_path(o.deploy_dir, "--deploy-dir"); !r) {
       return make_error(Errc::kInvalidInput, "gen ci: " + r.error().message);
     }
+    // It ends up in a command line the server's shell runs: plain path characters only.
+    if (o.deploy_dir.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789._/-") != std::string::npos) {
+      return invalid("--deploy-dir", o.deploy_dir, "use letters, digits and . _ / - only");
+    }
   }
   const bool ghcr = registry == "ghcr.io";
   const std::string branch = o.branch;
@@ -105,12 +110,10 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
   out += "---\n";
   out += "name: ci\n";
   out += "\n";
+  out += "# Every push (any branch or tag) and pull request is tested; the jobs below\n";
+  out += "# decide what is also built, pushed and deployed.\n";
   out += "on:\n";
   out += "  push:\n";
-  out += "    branches:\n";
-  out += "      - '" + branch + "'\n";
-  out += "    tags:\n";
-  out += "      - 'v*'\n";
   out += "  pull_request:\n";
   out += "\n";
   out += "# Least privilege: jobs get read access unless they say otherwise.\n";
@@ -207,7 +210,12 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
     out += "        run: |\n";
     out += "          ssh -i ~/.ssh/id_deploy -o BatchMode=yes \\\n";
     out += "            -o StrictHostKeyChecking=yes \"$DEPLOY_USER@$DEPLOY_HOST\" \\\n";
-    out += "            'cd " + o.deploy_dir + " && docker-compose pull && docker-compose up -d'\n";
+    // Only the app's image comes from the registry (acmectl's and nginx's are pinned or
+    // local). nginx resolved the app's address when it loaded its config: reload it so it
+    // proxies to the new container.
+    out += "            'cd " + o.deploy_dir + " && docker-compose pull app &&\n";
+    out += "             docker-compose up -d &&\n";
+    out += "             docker-compose exec -T nginx nginx -s reload'\n";
   }
   return out;
 }

@@ -149,11 +149,13 @@ acme::Result<std::string> dockerfile(const DockerfileOptions& o) {
   out += "RUN go mod download && go mod verify\n";
   out += "COPY . .\n";
   out += "ARG VERSION=dev\n";
-  out += "ARG TARGETOS=linux\n";
-  out += "ARG TARGETARCH=amd64\n";
+  // No defaults: a default would replace the platform BuildKit passes (building an amd64
+  // binary into an arm64 image). The fallbacks below are for builders without BuildKit.
+  out += "ARG TARGETOS\n";
+  out += "ARG TARGETARCH\n";
   out += "# CGO_ENABLED=0: a static binary that needs no libc in the final image. -s -w drop\n";
   out += "# the symbol and debug tables, -trimpath the build machine's paths.\n";
-  out += "RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \\\n";
+  out += "RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH:-$(go env GOARCH)} \\\n";
   out += "    go build -trimpath -ldflags \"-s -w -X " + o.version_var + "=${VERSION}\" -o /out/" +
          bin + " " + o.main_package + "\n";
   out += "\n";

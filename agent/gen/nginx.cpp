@@ -1,6 +1,7 @@
 #include "gen/nginx.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -119,6 +120,22 @@ acme::Result<void> check_origin(const std::string& origin) {
   return acme::ok();
 }
 
+// The site's part of upstream, map and variable names: one-to-one for DNS names ('.' is
+// '_', '-' is "__"), so two generated sites never share a name.
+std::string site_id(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '-') {
+      out += "__";
+    } else if (c == '.' || c == '_') {
+      out += '_';
+    } else {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
 std::string server_line(const Server& s) {
   std::string line = "    server " + s.addr.str();
   if (s.weight > 0) line += " weight=" + std::to_string(s.weight);
@@ -147,7 +164,7 @@ class Writer {
     if (o_.domains.empty()) return invalid_input("gen nginx: give at least one -d NAME");
     if (o_.upstreams.empty()) return invalid_input("gen nginx: give at least one --upstream HOST:PORT");
     ACME_ASSIGN(names_, check_server_names(o_.domains, "-d"));
-    site_ = identifier_from(cert_dir_name(names_.front()));
+    site_ = site_id(cert_dir_name(names_.front()));
 
     Upstream def{"acmectl_" + site_ + "_app", "", {}};
     for (const auto& spec : o_.upstreams) {
@@ -203,11 +220,6 @@ class Writer {
 
     ACME_ASSIGN(http_, parse_listen(o_.listen_http, "--listen-http"));
     ACME_ASSIGN(https_, parse_listen(o_.listen_https, "--listen-https"));
-    if (o_.ipv6 && (!http_.addr.empty() || !https_.addr.empty())) {
-      return invalid_input(
-          "gen nginx: --ipv6 adds [::]:PORT next to a port-only listen; with ADDR:PORT "
-          "give the IPv6 address itself");
-    }
     if (http_.port == https_.port && http_.addr == https_.addr) {
       return invalid_input("gen nginx: --listen-http and --listen-https are both " + http_.str());
     }
@@ -268,7 +280,9 @@ class Writer {
     if (o_.client_max_body_size.empty() ||
         o_.client_max_body_size.find_first_not_of("0123456789") == 0 ||
         o_.client_max_body_size.find_first_not_of("0123456789kKmMgG") != std::string::npos ||
-        o_.client_max_body_size.find_first_of("kKmMgG") < o_.client_max_body_size.size() - 1) {
+        o_.client_max_body_size.find_first_of("kKmMgG") < o_.client_max_body_size.size() - 1 ||
+        std::min(o_.client_max_body_size.find_first_not_of("0123456789"),
+                 o_.client_max_body_size.size()) > 9) {
       return invalid_input("--client-max-body-size '" + o_.client_max_body_size +
                      "': expected a size such as 10m, 512k, 1g or 0 (no limit)");
     }
@@ -284,7 +298,8 @@ class Writer {
         ".conf, then `nginx -t`.\n"
         "# The certificate is kept renewed by acmectl in " + cert_dir_ +
         "/;\n"
-        "# a deploy hook (hooks/reload-nginx.sh) reloads nginx after each renewal.\n\n";
+        "# Reload nginx after renewals: [agent] post_hook = \"systemctl reload nginx\"\n"
+        "# (or the deploy hook hooks/reload-nginx.sh).\n\n";
   }
 
   void upstream_block(std::string& out, const Upstream& u) const {
@@ -312,7 +327,9 @@ class Writer {
   std::string listen_line(const Listen& l, bool ssl) const {
     const std::string suffix = std::string(ssl ? " ssl http2" : "") + ";\n";
     std::string lines = "    listen " + l.str() + suffix;
-    if (o_.ipv6) lines += "    listen [::]:" + std::to_string(l.port) + suffix;
+    // A port-only listen is every IPv4 address; the IPv6 ones need their own line (Let's
+    // Encrypt validates over IPv6 when the name has an AAAA record).
+    if (o_.ipv6 && l.addr.empty()) lines += "    listen [::]:" + std::to_string(l.port) + suffix;
     return lines;
   }
 
@@ -382,6 +399,13 @@ class Writer {
     out += "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n";
     out += "        proxy_set_header X-Forwarded-Proto $scheme;\n";
     if (!o_.cors_origins.empty()) {
+      // nginx answers CORS: the application's own headers would make a second
+      // Access-Control-Allow-Origin, which browsers reject.
+      for (const char* h : {"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+                            "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+                            "Access-Control-Max-Age", "Vary"}) {
+        out += std::string("        proxy_hide_header ") + h + ";\n";
+      }
       out += security_headers("        ");
       out += cors_headers("        ");
       // Preflight: answered here so the application never sees it. Inside `if`, add_header

@@ -23,7 +23,7 @@ struct NginxOptions {
   std::string state_dir = "/var/lib/acmectl";  // default cert dir: STATE/live/<first name>
   std::string listen_http = "80";       // PORT or ADDR:PORT
   std::string listen_https = "443";
-  bool ipv6 = false;                    // also listen on [::]:PORT (port-only listens)
+  bool ipv6 = true;                     // also listen on [::]:PORT (port-only listens)
   bool hsts = true;
   long long hsts_max_age = 31536000;    // one year
   bool hsts_include_subdomains = false;

@@ -147,8 +147,9 @@ acme::Result<UnitFile> app_unit(const AppUnitOptions& o) {
   if (o.user.empty()) {
     u += "DynamicUser=yes\n";
   } else {
+    // No Group=: the user's primary group (adduser --system puts users in nogroup and
+    // creates no group of their name).
     u += "User=" + o.user + "\n";
-    u += "Group=" + o.user + "\n";
   }
   u += "ExecStart=" + exec + "\n";
   u += "WorkingDirectory=" + escape_specifiers(workdir) + "\n";
@@ -179,6 +180,11 @@ acme::Result<UnitFile> app_unit(const AppUnitOptions& o) {
 acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
   ACME_CHECK(check_abs_path(o.acmectl, "--acmectl"));
   ACME_CHECK(check_abs_path(o.config, "--agent-config"));
+  std::string extra_rw;  // e.g. a webroot or an output directory outside /etc/acmectl
+  for (const auto& p : o.read_write_paths) {
+    ACME_CHECK(check_abs_path(p, "--read-write-path"));
+    extra_rw += "ReadWritePaths=" + escape_specifiers(p) + "\n";
+  }
   const std::string acmectl = escape_specifiers(o.acmectl);
   const std::string config = escape_specifiers(o.config);
   const std::string doc = "Documentation=file:///usr/share/doc/acmectl/agent.md\n";
@@ -208,7 +214,7 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "UMask=0077\n\n"
       "# Hardening: the agent needs the network, its state, the certificate output directory\n"
       "# and (for HTTP-01 on port 80) the right to bind a low port. Nothing else.\n" +
-      kHardeningHead + std::string("ReadWritePaths=/etc/acmectl\n") +
+      kHardeningHead + std::string("ReadWritePaths=/etc/acmectl\n") + extra_rw +
       sandbox("CAP_NET_BIND_SERVICE") +
       "\n[Install]\n"
       "WantedBy=multi-user.target\n";
@@ -222,7 +228,7 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "[Service]\n"
       "Type=oneshot\n"
       "ExecStart=" + acmectl + " renew\n" + env_and_state + "UMask=0077\n" +
-      kHardeningHead + std::string("ReadWritePaths=/etc/acmectl\n") +
+      kHardeningHead + std::string("ReadWritePaths=/etc/acmectl\n") + extra_rw +
       sandbox("CAP_NET_BIND_SERVICE");
 
   std::string timer =

@@ -24,7 +24,7 @@ struct AppUnitOptions {
 struct AgentUnitOptions {
   std::string acmectl = "/usr/bin/acmectl";
   std::string config = "/etc/acmectl/acmectl.toml";
-  std::string state_dir = "/var/lib/acmectl";
+  std::vector<std::string> read_write_paths;  // --read-write-path: webroot, output dirs
 };
 
 // A generated file: its name (e.g. "api.service") and text.

@@ -157,10 +157,11 @@ acme::Result<void> check_nginx_time(std::string_view value, std::string_view wha
     ++digits;
   }
   const std::string_view unit = value.substr(digits);
-  static constexpr std::string_view kUnits[] = {"", "ms", "s", "m", "h", "d", "w", "M", "y"};
+  // Seconds and up: expires and fail_timeout take no milliseconds.
+  static constexpr std::string_view kUnits[] = {"", "s", "m", "h", "d", "w", "M", "y"};
   if (digits == 0 || digits > 9 ||
       std::find(std::begin(kUnits), std::end(kUnits), unit) == std::end(kUnits)) {
-    return invalid_value(what, value, "expected a time such as 10s, 500ms, 1m, 30d");
+    return invalid_value(what, value, "expected a time in seconds or longer, such as 10s, 1m, 30d");
   }
   return acme::ok();
 }

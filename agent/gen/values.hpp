@@ -38,7 +38,8 @@ acme::Result<std::vector<std::string>> check_server_names(const std::vector<std:
 acme::Result<void> check_abs_path(std::string_view path, std::string_view what);
 // A URL path prefix ("/api/user", "/static/"): starts with '/', the same safe characters.
 acme::Result<void> check_url_path(std::string_view path, std::string_view what);
-// An nginx time ("10s", "500ms", "1m", "30d", "3600").
+// An nginx time in seconds or longer units ("10s", "1m", "30d", "3600"): what expires and
+// fail_timeout accept (no "ms").
 acme::Result<void> check_nginx_time(std::string_view value, std::string_view what);
 // A port 1..65535 given as text.
 acme::Result<int> parse_port(std::string_view text, std::string_view what);

@@ -96,6 +96,10 @@ policy() {
   [[ "$go_build" == *CGO_ENABLED=0* ]] || echo "go build without CGO_ENABLED=0"
   [[ "$go_build" == *"-s -w"* ]] || echo "go build without -ldflags -s -w"
   [[ "$go_build" == *"-X main.version="* ]] || echo "go build without -X main.version"
+  # A default on a platform ARG overrides the platform BuildKit passes (docker/buildx#510).
+  if grep -Eq '^ARG (TARGETOS|TARGETARCH|TARGETPLATFORM)=' "$file"; then
+    echo "a platform ARG has a default (cross-builds would get the wrong architecture)"
+  fi
   ((mod_copy >= 0 && mod_dl > mod_copy && src_copy > mod_dl)) ||
     echo "go.mod/go.sum are not copied and downloaded before the sources"
   ((exposed)) || echo "no EXPOSE $port in the final stage"
@@ -172,6 +176,7 @@ expect_policy_breaks "$(mutate single "/^FROM alpine/,\$d")" 9000 yes "not multi
 expect_policy_breaks "$(mutate nocopy 's/--from=build/--from=other/')" 9000 yes "COPY --from=build"
 expect_policy_breaks "$(mutate cgo 's/CGO_ENABLED=0 //')" 9000 yes "CGO_ENABLED=0"
 expect_policy_breaks "$(mutate strip 's/-s -w //')" 9000 yes "-s -w"
+expect_policy_breaks "$(mutate arch 's/^ARG TARGETARCH$/ARG TARGETARCH=amd64/')" 9000 yes "platform ARG has a default"
 expect_policy_breaks "$(mutate version 's/-X main.version=[^"]*//')" 9000 yes "-X main.version"
 expect_policy_breaks "$(mutate expose 's/^EXPOSE .*/EXPOSE 81/')" 9000 yes "EXPOSE 9000"
 expect_policy_breaks "$(mutate shellform 's/^ENTRYPOINT .*/ENTRYPOINT \/usr\/local\/bin\/api/')" 9000 yes "exec form"

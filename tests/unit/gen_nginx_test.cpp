@@ -45,8 +45,9 @@ std::string error_of(const NginxOptions& o) {
 
 TEST_CASE("nginx: defaults") {
   const std::string t = render(base());
-  CHECK(has(t, "listen 80;\n"));
-  CHECK(has(t, "listen 443 ssl http2;\n"));
+  // Dual stack by default: Let's Encrypt validates over IPv6 when there is an AAAA record.
+  CHECK(has(t, "    listen 80;\n    listen [::]:80;\n"));
+  CHECK(has(t, "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n"));
   CHECK(count(t, "server_name example.com www.example.com;") == 2);
   CHECK(has(t, "location ^~ /.well-known/acme-challenge/ {\n        proxy_pass http://127.0.0.1:8402;"));
   CHECK(has(t, "return 301 https://$host$request_uri;"));
@@ -120,12 +121,14 @@ TEST_CASE("nginx: ports, webroot, cert dir, wildcard") {
   CHECK(has(t, "return 301 https://$host$request_uri;"));
 
   o = base();
-  o.ipv6 = true;
+  o.ipv6 = false;
   t = render(o);
-  CHECK(has(t, "    listen 80;\n    listen [::]:80;\n"));
+  CHECK_FALSE(has(t, "[::]"));
+  o.ipv6 = true;
+  o.listen_http = "127.0.0.1:8080";
+  t = render(o);
+  CHECK(has(t, "    listen 127.0.0.1:8080;\n    server_name"));  // an address: as given
   CHECK(has(t, "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n"));
-  o.listen_http = "127.0.0.1:80";
-  CHECK(error_of(o).find("--ipv6") != std::string::npos);
 
   o = base();
   o.state_dir = "/srv/acmectl";
@@ -174,6 +177,9 @@ TEST_CASE("nginx: CORS for listed origins, or any origin without credentials") {
   CHECK(has(t, "add_header Access-Control-Allow-Credentials true always;"));
   CHECK(has(t, "add_header Vary Origin always;"));
   CHECK(has(t, "if ($request_method = OPTIONS) {"));
+  // The application's own CORS headers are hidden: one Access-Control-Allow-Origin only.
+  CHECK(has(t, "        proxy_hide_header Access-Control-Allow-Origin;\n"));
+  CHECK(has(t, "        proxy_hide_header Vary;\n"));
   CHECK(has(t, "return 204;"));
   CHECK_FALSE(has(t, "Access-Control-Allow-Origin \"*\""));
 
@@ -181,7 +187,7 @@ TEST_CASE("nginx: CORS for listed origins, or any origin without credentials") {
   o.cors_credentials = false;
   t = render(o);
   CHECK(has(t, "add_header Access-Control-Allow-Origin \"*\" always;"));
-  CHECK_FALSE(has(t, "Allow-Credentials"));
+  CHECK_FALSE(has(t, "add_header Access-Control-Allow-Credentials"));
   CHECK_FALSE(has(t, "map $http_origin"));
 }
 
@@ -251,6 +257,13 @@ TEST_CASE("nginx: refusals name the option") {
       {"lower case", [](NginxOptions& o) { o.cors_origins = {"https://A.example"}; }},
       {"--client-max-body-size", [](NginxOptions& o) { o.client_max_body_size = "10 m"; }},
       {"--client-max-body-size", [](NginxOptions& o) { o.client_max_body_size = "m"; }},
+      {"--client-max-body-size", [](NginxOptions& o) { o.client_max_body_size = "99999999999999g"; }},
+      {"--static-expires", [](NginxOptions& o) {
+         o.static_path = "/s/";
+         o.static_root = "/srv";
+         o.static_expires = "500ms";
+       }},
+      {"fail_timeout", [](NginxOptions& o) { o.upstreams = {"h:1,fail_timeout=500ms"}; }},
   };
   for (const auto& c : cases) {
     auto o = base();
@@ -260,4 +273,19 @@ TEST_CASE("nginx: refusals name the option") {
     CAPTURE(msg);
     CHECK(msg.find(c.needle) != std::string::npos);
   }
+}
+
+TEST_CASE("nginx: names of different sites never collide") {
+  auto a = base();
+  a.domains = {"a-b.example"};
+  auto b = base();
+  b.domains = {"a.b.example"};
+  const std::string ta = render(a), tb = render(b);
+  CHECK(has(ta, "upstream acmectl_a__b_example_app {"));
+  CHECK(has(tb, "upstream acmectl_a_b_example_app {"));
+  auto w = base();
+  w.domains = {"*.example.com"};
+  CHECK(has(render(w), "upstream acmectl__wildcard_example_com_app {"));
+  w.client_max_body_size = "0";  // nginx: no limit
+  CHECK(has(render(w), "client_max_body_size 0;"));
 }

@@ -151,11 +151,15 @@ TEST_SUITE("pipeline") {
     CHECK(line_index(t, "COPY go.mod go.sum* ./") <
           line_index(t, "RUN go mod download && go mod verify"));
     CHECK(line_index(t, "RUN go mod download && go mod verify") < line_index(t, "COPY . ."));
-    for (const char* arg : {"ARG VERSION=dev", "ARG TARGETOS=linux", "ARG TARGETARCH=amd64"}) {
+    for (const char* arg : {"ARG VERSION=dev", "ARG TARGETOS", "ARG TARGETARCH"}) {
       CAPTURE(arg);
       CHECK(has_line(t, arg));
     }
-    CHECK(has_line(t, "RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \\"));
+    CHECK(has_line(t, "RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} "
+                      "GOARCH=${TARGETARCH:-$(go env GOARCH)} \\"));
+    // A default for a platform ARG would override what BuildKit passes (buildx#510).
+    CHECK(t.find("ARG TARGETARCH=") == std::string::npos);
+    CHECK(t.find("ARG TARGETOS=") == std::string::npos);
     CHECK(has_line(t,
                    "    go build -trimpath -ldflags \"-s -w -X main.version=${VERSION}\" -o "
                    "/out/api ."));
@@ -440,9 +444,10 @@ TEST_SUITE("pipeline") {
 
     CHECK(has_line(t, "---"));
     CHECK(has_line(t, "on:"));
-    CHECK(has_line(t, "      - 'main'"));
-    CHECK(has_line(t, "      - 'v*'"));
-    CHECK(has_line(t, "  pull_request:"));
+    // Every push is tested: no branch filter on the trigger.
+    CHECK(has_line(t, "  push:"));
+    CHECK(lines[line_index(t, "  push:") + 1] == "  pull_request:");
+    CHECK(t.find("branches:") == std::string::npos);
     // contents: read for all; packages: write only in the image job.
     const size_t perms = line_index(t, "permissions:");
     CHECK(lines[perms + 1] == "  contents: read");
@@ -481,7 +486,10 @@ TEST_SUITE("pipeline") {
       CHECK(t.find(std::string("${{ secrets.") + secret + " }}") != std::string::npos);
     }
     CHECK(has_line(t, "            -o StrictHostKeyChecking=yes \"$DEPLOY_USER@$DEPLOY_HOST\" \\"));
-    CHECK(has_line(t, "            'cd /srv/app && docker-compose pull && docker-compose up -d'"));
+    CHECK(t.find("            'cd /srv/app && docker-compose pull app &&\n"
+                 "             docker-compose up -d &&\n"
+                 "             docker-compose exec -T nginx nginx -s reload'\n") !=
+          std::string::npos);
   }
 
   TEST_CASE("ci: --no-deploy, --image, --branch, --deploy-dir") {
@@ -517,11 +525,10 @@ TEST_SUITE("pipeline") {
     b.deploy_dir = "/opt/billing";
     r = ci_workflow(b);
     REQUIRE(r);
-    CHECK(has_line(*r, "      - 'release/1.x'"));
     CHECK(has_line(*r, "      (github.ref == 'refs/heads/release/1.x' ||"));
     CHECK(has_line(*r, "      github.ref == 'refs/heads/release/1.x'"));
     CHECK(has_line(*r,
-                   "            'cd /opt/billing && docker-compose pull && docker-compose up -d'"));
+                   "            'cd /opt/billing && docker-compose pull app &&"));
   }
 
   TEST_CASE("ci: every bad value is refused, naming the option") {

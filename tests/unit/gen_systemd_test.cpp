@@ -33,6 +33,7 @@ TEST_CASE("systemd: the guide's app unit") {
   CHECK(r->first == "api.service");
   const std::string& u = r->second;
   CHECK(has(u, "\nUser=www-api\n"));
+  CHECK_FALSE(has(u, "Group="));  // the user's primary group
   CHECK_FALSE(has(u, "DynamicUser"));
   CHECK(has(u, "\nWorkingDirectory=/opt/api\n"));
   CHECK(has(u, "\nExecStart=/usr/local/bin/api --port 8080\n"));
@@ -119,6 +120,14 @@ TEST_CASE("systemd: the agent's units") {
   REQUIRE(c);
   CHECK(has((*c)[0].second, "\nExecStart=/usr/local/bin/acmectl agent --config /etc/acmectl/site.toml\n"));
   CHECK(has((*c)[1].second, "\nExecStart=/usr/local/bin/acmectl renew\n"));
+  o.read_write_paths = {"/var/www/acme"};
+  c = agent_units(o);
+  REQUIRE(c);
+  CHECK(has((*c)[0].second, "\nReadWritePaths=/etc/acmectl\nReadWritePaths=/var/www/acme\n"));
+  CHECK(has((*c)[1].second, "\nReadWritePaths=/etc/acmectl\nReadWritePaths=/var/www/acme\n"));
+  o.read_write_paths = {"www"};
+  CHECK_FALSE(agent_units(o));
+  o.read_write_paths.clear();
   o.acmectl = "acmectl";
   CHECK_FALSE(agent_units(o));
 }

@@ -63,11 +63,11 @@ TEST_CASE("values: paths") {
 }
 
 TEST_CASE("values: nginx times, ports, identifiers, quoting") {
-  for (const char* t : {"10s", "500ms", "1m", "30d", "3600", "2h", "1y"}) {
+  for (const char* t : {"10s", "1m", "30d", "3600", "2h", "1y"}) {
     CAPTURE(t);
     CHECK(check_nginx_time(t, "fail_timeout"));
   }
-  for (const char* t : {"", "s", "10 s", "10x", "-1s", "1.5s", "9999999999s"}) {
+  for (const char* t : {"", "s", "10 s", "10x", "-1s", "1.5s", "9999999999s", "500ms"}) {
     CAPTURE(t);
     CHECK_FALSE(check_nginx_time(t, "fail_timeout"));
   }
