@@ -10,6 +10,7 @@
 #include "cli/gen_cmd.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
+#include "config/config.hpp"
 #include "daemon/daemon.hpp"
 
 namespace {
@@ -89,13 +90,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "acmectl: usage error: %s\n", r.error().to_string().c_str());
     return kExitUsage;
   }
-  if (issue_cmd->parsed()) return run_issue(g, issue);
-  if (renew_cmd->parsed()) return run_renew(g, renew);
-  if (list_cmd->parsed()) return run_list(g);
-  if (show_cmd->parsed()) return run_show(g, show);
   if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
-  if (revoke_cmd->parsed()) return run_revoke(g, revoke);
-  if (account_cmds.account->parsed()) return run_account(account_cmds, g, account);
-  if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, g.config);
+  if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, agent::config_path(g.config));
+  // The one-shot commands take [acme] and state_dir from the config the command line
+  // left open.
+  auto eff = agent::with_config(g);
+  if (!eff) {
+    std::fprintf(stderr, "acmectl: usage error: %s\n", eff.error().to_string().c_str());
+    return kExitUsage;
+  }
+  if (issue_cmd->parsed()) return run_issue(*eff, issue);
+  if (renew_cmd->parsed()) return run_renew(*eff, renew);
+  if (list_cmd->parsed()) return run_list(*eff);
+  if (show_cmd->parsed()) return run_show(*eff, show);
+  if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);
+  if (account_cmds.account->parsed()) return run_account(account_cmds, *eff, account);
   return kExitUsage;
 }

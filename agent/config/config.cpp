@@ -436,4 +436,30 @@ acme::Result<Config> load_config(const std::string& path) {
   return parse_config(text, path);
 }
 
+std::string config_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  static const char* const kDefault = "/etc/acmectl/acmectl.toml";
+  return ::access(kDefault, F_OK) == 0 ? kDefault : "";
+}
+
+cli::GlobalOptions merge_globals(const cli::GlobalOptions& g, const Config& cfg) {
+  cli::GlobalOptions out = g;
+  if (out.state_dir.empty()) out.state_dir = cfg.state_dir;
+  out.state_dir = cli::resolve_state_dir(out.state_dir);
+  if (out.server.empty()) out.server = cfg.acme.server;
+  if (out.ca_bundle.empty()) out.ca_bundle = cfg.acme.ca_bundle;
+  if (out.email.empty()) out.email = cfg.acme.email;
+  out.agree_tos = out.agree_tos || cfg.acme.agree_tos;
+  return out;
+}
+
+acme::Result<cli::GlobalOptions> with_config(const cli::GlobalOptions& g) {
+  const std::string path = config_path(g.config);
+  if (path.empty()) return g;
+  ACME_ASSIGN(Config cfg, load_config(path));
+  cli::GlobalOptions out = merge_globals(g, cfg);
+  out.config = path;
+  return out;
+}
+
 }  // namespace agent

@@ -9,6 +9,7 @@
 
 #include "acme/result.hpp"
 #include "cli/challenge_setup.hpp"
+#include "cli/common.hpp"
 
 namespace agent {
 
@@ -69,5 +70,18 @@ struct Config {
 acme::Result<Config> load_config(const std::string& path);
 // Same, from text (tests); `path` only names the source in messages.
 acme::Result<Config> parse_config(const std::string& text, const std::string& path);
+
+// The config file a command reads: --config / ACMECTL_CONFIG, else
+// /etc/acmectl/acmectl.toml when it exists, else none ("").
+std::string config_path(const std::string& flag);
+
+// Effective global settings: command line (and env) over the config file over defaults;
+// the state dir resolved.
+cli::GlobalOptions merge_globals(const cli::GlobalOptions& g, const Config& cfg);
+
+// For the one-shot commands (issue, renew, list, show, revoke, account): loads the config
+// when there is one and fills what the command line left empty. A broken config is an
+// error naming the file and line.
+acme::Result<cli::GlobalOptions> with_config(const cli::GlobalOptions& g);
 
 }  // namespace agent

@@ -46,17 +46,6 @@ int64_t now_unix() {
       .count();
 }
 
-// Effective settings: command line (and env) over the config file over defaults.
-cli::GlobalOptions merge(const cli::GlobalOptions& g, const Config& cfg) {
-  cli::GlobalOptions out = g;
-  if (out.state_dir.empty()) out.state_dir = cfg.state_dir;
-  out.state_dir = cli::resolve_state_dir(out.state_dir);
-  if (out.server.empty()) out.server = cfg.acme.server;
-  if (out.ca_bundle.empty()) out.ca_bundle = cfg.acme.ca_bundle;
-  if (out.email.empty()) out.email = cfg.acme.email;
-  out.agree_tos = out.agree_tos || cfg.acme.agree_tos;
-  return out;
-}
 
 // True when the installed certificate is missing or does not cover exactly these names.
 bool needs_reissue(const CertificateRecord& rec, const std::vector<std::string>& domains) {
@@ -378,10 +367,7 @@ CLI::App* add_agent_command(CLI::App& app, AgentCmdOptions& o) {
 }
 
 int run_agent(const cli::GlobalOptions& g, const AgentCmdOptions& o) {
-  std::string path = g.config;
-  if (path.empty() && ::access("/etc/acmectl/acmectl.toml", F_OK) == 0) {
-    path = "/etc/acmectl/acmectl.toml";
-  }
+  const std::string path = config_path(g.config);
   Config cfg;
   if (!path.empty()) {
     auto loaded = load_config(path);
@@ -392,7 +378,7 @@ int run_agent(const cli::GlobalOptions& g, const AgentCmdOptions& o) {
     cfg = std::move(*loaded);
   }
   if (!o.metrics_listen.empty()) cfg.agent.metrics_listen = o.metrics_listen;
-  cli::GlobalOptions merged = merge(g, cfg);  // before cfg is moved into the daemon
+  cli::GlobalOptions merged = merge_globals(g, cfg);  // before cfg is moved into the daemon
   Daemon d(std::move(merged), std::move(cfg), o);
   return d.run();
 }
