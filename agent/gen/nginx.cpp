@@ -299,7 +299,11 @@ class Writer {
         "# The certificate is kept renewed by acmectl in " + cert_dir_ +
         "/;\n"
         "# Reload nginx after renewals: [agent] post_hook = \"systemctl reload nginx\"\n"
-        "# (or the deploy hook hooks/reload-nginx.sh).\n\n";
+        "# (or the deploy hook hooks/reload-nginx.sh).\n";
+    if (o_.ipv6 && (http_.addr.empty() || https_.addr.empty())) {
+      out += "# Listens on IPv6 too ([::]:PORT); on a host without IPv6 generate with --no-ipv6.\n";
+    }
+    out += "\n";
   }
 
   void upstream_block(std::string& out, const Upstream& u) const {
