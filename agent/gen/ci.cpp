@@ -131,6 +131,8 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
   out += std::string("      - uses: ") + kSetupGo + "\n";
   out += "        with:\n";
   out += "          go-version-file: " + o.go_version_file + "\n";
+  out += "      - name: go build\n";
+  out += "        run: CGO_ENABLED=0 go build ./...\n";
   out += "      - name: go vet\n";
   out += "        run: go vet ./...\n";
   out += "      - name: go test\n";

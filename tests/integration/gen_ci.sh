@@ -122,7 +122,8 @@ need(wf.get("permissions") == {"contents": "read"}, f"top-level permissions {wf.
 
 test = jobs["test"]
 runs = [s.get("run", "") for s in test["steps"]]
-need("go vet ./..." in runs and "go test -race ./..." in runs, f"test runs {runs}")
+need("CGO_ENABLED=0 go build ./..." in runs and "go vet ./..." in runs and
+     "go test -race ./..." in runs, f"test runs {runs}")
 need(any(s.get("uses", "").startswith("actions/setup-go@") and
          s.get("with", {}).get("go-version-file") == "go.mod" for s in test["steps"]),
      "no setup-go with go-version-file: go.mod")

@@ -464,6 +464,7 @@ TEST_SUITE("pipeline") {
     CHECK(packages < deploy);
 
     CHECK(has_line(t, "          go-version-file: go.mod"));
+    CHECK(has_line(t, "        run: CGO_ENABLED=0 go build ./..."));
     CHECK(has_line(t, "        run: go vet ./..."));
     CHECK(has_line(t, "        run: go test -race ./..."));
     CHECK(has_line(t, "    needs: test"));
