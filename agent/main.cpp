@@ -100,7 +100,15 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (issue_cmd->parsed()) return run_issue(*eff, issue);
-  if (renew_cmd->parsed()) return run_renew(*eff, renew);
+  if (renew_cmd->parsed()) {
+    // The timer's `acmectl renew` runs the same post hook and window as the agent.
+    if (auto r = agent::renew_defaults(eff->config, renew.post_hook, renew.renew_before_days);
+        !r) {
+      std::fprintf(stderr, "acmectl: usage error: %s\n", r.error().to_string().c_str());
+      return kExitUsage;
+    }
+    return run_renew(*eff, renew);
+  }
   if (list_cmd->parsed()) return run_list(*eff);
   if (show_cmd->parsed()) return run_show(*eff, show);
   if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);

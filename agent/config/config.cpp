@@ -462,4 +462,14 @@ acme::Result<cli::GlobalOptions> with_config(const cli::GlobalOptions& g) {
   return out;
 }
 
+acme::Result<void> renew_defaults(const std::string& config, std::string& post_hook,
+                                  int& renew_before_days) {
+  const std::string path = config_path(config);
+  if (path.empty()) return acme::ok();
+  ACME_ASSIGN(Config cfg, load_config(path));
+  if (post_hook.empty()) post_hook = cfg.agent.post_hook;
+  if (renew_before_days == 0) renew_before_days = cfg.agent.renew_before_days;
+  return acme::ok();
+}
+
 }  // namespace agent

@@ -84,4 +84,9 @@ cli::GlobalOptions merge_globals(const cli::GlobalOptions& g, const Config& cfg)
 // error naming the file and line.
 acme::Result<cli::GlobalOptions> with_config(const cli::GlobalOptions& g);
 
+// [agent] settings `acmectl renew` shares with the agent: the post hook and the renewal
+// window, for the options the command line left unset ("" and 0). No config: unchanged.
+acme::Result<void> renew_defaults(const std::string& config, std::string& post_hook,
+                                  int& renew_before_days);
+
 }  // namespace agent

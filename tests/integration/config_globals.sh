@@ -3,7 +3,8 @@
 # ACMECTL_CONFIG) where the command line says nothing, and the command line wins:
 # `issue` with only -d and the responder address gets its CA, trust, contact and
 # terms from the file; list/show/renew find the state dir there; a broken config
-# is a usage error naming the file and line.
+# is a usage error naming the file and line. `renew` also runs [agent] post_hook,
+# like the agent (the shipped timer relies on it).
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
 lib_init "$@"
@@ -11,6 +12,9 @@ lib_init "$@"
 cfg=$TMP/acmectl.toml
 cat >"$cfg" <<TOML
 state_dir = "$TMP/state"
+
+[agent]
+post_hook = "touch $TMP/config-post-hook"
 
 [acme]
 server = "$PEBBLE_DIR_URL"
@@ -28,7 +32,14 @@ ACMECTL_CONFIG=$cfg expect_rc 0 list --json
 assert_eq "$(jq -r '.[0].name' "$OUT_FILE")" "$name" "list via ACMECTL_CONFIG"
 expect_rc 0 show "$name" --config "$cfg"
 expect_rc 0 renew --force "$name" --config "$cfg"
-ok "list (ACMECTL_CONFIG), show and renew --force found the state through the config"
+assert_file_exists() { [[ -e "$1" ]] || fail "expected $1 to exist"; }
+assert_file_exists "$TMP/config-post-hook"
+ok "list (ACMECTL_CONFIG), show and renew --force found the state through the config; renew ran [agent] post_hook"
+rm -f "$TMP/config-post-hook"
+expect_rc 0 renew --force "$name" --config "$cfg" --post-hook "touch $TMP/cli-post-hook"
+assert_file_exists "$TMP/cli-post-hook"
+assert_absent "$TMP/config-post-hook"
+ok "--post-hook on the command line wins over [agent] post_hook"
 
 # The command line wins: another state dir given explicitly is used.
 expect_rc 1 list --config "$cfg" --state-dir "$TMP/elsewhere"
