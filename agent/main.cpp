@@ -95,17 +95,13 @@ int main(int argc, char** argv) {
   // The one-shot commands take [acme] and state_dir from the config the command line
   // left open.
   auto eff = agent::with_config(g);
-  if (!eff) {
-    std::fprintf(stderr, "acmectl: usage error: %s\n", eff.error().to_string().c_str());
-    return kExitUsage;
-  }
+  if (!eff) return usage_fail(eff.error().to_string());
   if (issue_cmd->parsed()) return run_issue(*eff, issue);
   if (renew_cmd->parsed()) {
     // The timer's `acmectl renew` runs the same post hook and window as the agent.
     if (auto r = agent::renew_defaults(eff->config, renew.post_hook, renew.renew_before_days);
         !r) {
-      std::fprintf(stderr, "acmectl: usage error: %s\n", r.error().to_string().c_str());
-      return kExitUsage;
+      return usage_fail(r.error().to_string());
     }
     return run_renew(*eff, renew);
   }

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -19,17 +18,6 @@ using acme::Errc;
 using acme::make_error;
 
 namespace {
-
-int usage(const std::string& message) {
-  std::fprintf(stderr, "acmectl: usage error: %s\n", message.c_str());
-  return kExitUsage;
-}
-
-std::string unix_stamp() {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
-}
 
 acme::Result<void> rename_file(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
@@ -111,7 +99,7 @@ int run_account_show(const GlobalOptions& g) {
 
 int run_account_rollover(const GlobalOptions& g, const AccountCmdOptions& o) {
   auto key_type = acme::parse_key_type(o.key_type);
-  if (!key_type) return usage(key_type.error().message);
+  if (!key_type) return usage_fail(key_type.error().message);
   auto a = open_account(g, /*create=*/false);
   if (!a) return fail(a.error());
   const std::string key_path = a->record.key_path;
@@ -138,12 +126,11 @@ int run_account_rollover(const GlobalOptions& g, const AccountCmdOptions& o) {
     }
     return fail(std::move(changed).error().context("account key rollover"));
   }
-  const std::string prev = key_path + ".prev-" + unix_stamp();
-  if (auto r = rename_file(key_path, prev); !r) return fail(r.error());
-  if (auto r = rename_file(next_path, key_path); !r) return fail(r.error());
+  auto prev = promote_rollover_key(key_path);
+  if (!prev) return fail(prev.error());
   a->session.account_key = std::move(new_key);
   logger("account")->info("account url={} key rolled over to {} (old key kept as {})",
-                          a->record.account_url, o.key_type, prev);
+                          a->record.account_url, o.key_type, *prev);
   auto acct = a->session.client->find_account(*a->session.account_key);
   if (!acct) return fail(std::move(acct).error().context("account after rollover"));
   print_account(g, *a, *acct);
@@ -152,7 +139,7 @@ int run_account_rollover(const GlobalOptions& g, const AccountCmdOptions& o) {
 
 int run_account_deactivate(const GlobalOptions& g, const AccountCmdOptions& o) {
   if (!o.yes) {
-    return usage("account deactivate is permanent (the CA never accepts this account again): "
+    return usage_fail("account deactivate is permanent (the CA never accepts this account again): "
                  "pass --yes");
   }
   auto a = open_account(g, /*create=*/false);
@@ -161,7 +148,7 @@ int run_account_deactivate(const GlobalOptions& g, const AccountCmdOptions& o) {
   if (!acct) return fail(std::move(acct).error().context("deactivate account"));
   // The key is useless now but kept; the store forgets the account so the next command
   // registers a new one.
-  const std::string aside = a->record.key_path + ".deactivated-" + unix_stamp();
+  const std::string aside = a->record.key_path + ".deactivated-" + std::to_string(unix_now());
   if (auto r = rename_file(a->record.key_path, aside); !r) return fail(r.error());
   if (auto r = a->store->remove_account(a->session.directory_url); !r) return fail(r.error());
   a->record.key_path = aside;
@@ -216,7 +203,7 @@ CLI::App* add_revoke_command(CLI::App& app, RevokeCmdOptions& o) {
 int run_revoke(const GlobalOptions& g, const RevokeCmdOptions& o) {
   const auto reason = revocation_reason(o.reason);
   if (!reason) {
-    return usage("--reason '" + o.reason +
+    return usage_fail("--reason '" + o.reason +
                  "': use unspecified, keyCompromise, affiliationChanged, superseded or "
                  "cessationOfOperation (or 0, 1, 3, 4, 5)");
   }
@@ -254,10 +241,7 @@ int run_revoke(const GlobalOptions& g, const RevokeCmdOptions& o) {
     if (!already) return fail(std::move(revoked).error().context("revoke " + o.name));
   }
   if (auto r = (*store)->mark_revoked(o.name, info->serial_hex); !r) return fail(r.error());
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  (void)(*store)->add_event({o.name, "revoked", now,
+  (void)(*store)->add_event({o.name, "revoked", unix_now(),
                              "serial " + info->serial_hex + " reason " + o.reason +
                                  (already ? " (the CA had it revoked already)" : "")});
   logger("revoke")->info("cert={} serial={} revoked reason={}{}", o.name, info->serial_hex,

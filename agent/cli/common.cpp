@@ -153,13 +153,24 @@ std::string account_dir(const std::string& state_dir, const std::string& directo
   return state_dir + "/accounts/" + host + "-" + hex(acme::sha256(directory_url)).substr(0, 12);
 }
 
+}  // namespace
+
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-}  // namespace
+acme::Result<std::string> promote_rollover_key(const std::string& key_path) {
+  const std::string next_path = rollover_key_path(key_path);
+  const std::string prev = key_path + ".prev-" + std::to_string(unix_now());
+  if (::rename(key_path.c_str(), prev.c_str()) != 0 ||
+      ::rename(next_path.c_str(), key_path.c_str()) != 0) {
+    return make_error(Errc::kIo, "account key rollover: cannot rename " + next_path + " to " +
+                                     key_path + ": " + std::strerror(errno));
+  }
+  return prev;
+}
 
 std::string rollover_key_path(const std::string& key_path) { return key_path + ".next"; }
 
@@ -172,15 +183,9 @@ acme::Result<void> finish_rollover(Session& s, const AccountRecord& record) {
   auto next_key = std::make_unique<acme::PrivateKey>(std::move(*next));
   auto found = s.client->find_account(*next_key);
   s.client->set_account(*s.account_key, record.account_url);  // find_account switched keys
-  const std::string stamp = std::to_string(unix_now());
   if (found && found->url == record.account_url) {
     // The CA took the new key: it becomes account.key, the old one is kept aside.
-    const std::string prev = record.key_path + ".prev-" + stamp;
-    if (::rename(record.key_path.c_str(), prev.c_str()) != 0 ||
-        ::rename(next_path.c_str(), record.key_path.c_str()) != 0) {
-      return make_error(Errc::kIo, "account key rollover: cannot rename " + next_path + " to " +
-                                       record.key_path + ": " + std::strerror(errno));
-    }
+    ACME_ASSIGN(const std::string prev, promote_rollover_key(record.key_path));
     s.account_key = std::move(next_key);
     s.client->set_account(*s.account_key, record.account_url);
     log->info("account url={} key rollover completed (old key kept as {})", record.account_url,
@@ -190,7 +195,7 @@ acme::Result<void> finish_rollover(Session& s, const AccountRecord& record) {
   if (!found && found.error().problem &&
       found.error().problem->acme_type() == "accountDoesNotExist") {
     // The rollover never reached the CA: the old key is still the account's.
-    const std::string aside = next_path + ".abandoned-" + stamp;
+    const std::string aside = next_path + ".abandoned-" + std::to_string(unix_now());
     if (::rename(next_path.c_str(), aside.c_str()) != 0) {
       return make_error(Errc::kIo, "cannot move aside " + next_path + ": " + std::strerror(errno));
     }
@@ -281,6 +286,11 @@ acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g)
 int fail(const acme::Error& e) {
   std::fprintf(stderr, "acmectl: error: %s\n", e.to_string().c_str());
   return kExitFailure;
+}
+
+int usage_fail(const std::string& message) {
+  std::fprintf(stderr, "acmectl: usage error: %s\n", message.c_str());
+  return kExitUsage;
 }
 
 std::string rfc3339(int64_t unix_seconds) {

@@ -71,9 +71,17 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
 // KEY.prev-UNIXTIME); if not, it is moved aside as KEY.next.abandoned-UNIXTIME.
 std::string rollover_key_path(const std::string& key_path);
 acme::Result<void> finish_rollover(Session& s, const AccountRecord& record);
+// After the CA took KEY.next: KEY becomes KEY.prev-UNIXTIME and KEY.next becomes KEY.
+// Returns the path the old key was kept at.
+acme::Result<std::string> promote_rollover_key(const std::string& key_path);
+
+// Seconds since the epoch, now.
+int64_t unix_now();
 
 // Prints "acmectl: error: <e>" on stderr and returns kExitFailure.
 int fail(const acme::Error& e);
+// Prints "acmectl: usage error: <message>" on stderr and returns kExitUsage.
+int usage_fail(const std::string& message);
 
 // Formats unix seconds as RFC 3339 UTC.
 std::string rfc3339(int64_t unix_seconds);

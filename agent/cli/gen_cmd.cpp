@@ -181,11 +181,6 @@ acme::Result<void> apply_config(CLI::App* cmd, const std::vector<GenSetting>& se
   return acme::ok();
 }
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "acmectl: usage error: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 int write_text(const std::string& path, const std::string& text) {
   if (path.empty()) {
     std::cout << text;
@@ -204,7 +199,7 @@ int run_systemd(GenOptions& o) {
   if (o.systemd_agent) {
     o.agent_units.read_write_paths = o.app_unit.read_write_paths;  // one flag for both
     auto r = gen::agent_units(o.agent_units);
-    if (!r) return usage_error(r.error().message);
+    if (!r) return usage_fail(r.error().message);
     units = std::move(*r);
     if (o.out_dir.empty()) {
       const std::string want =
@@ -213,16 +208,16 @@ int run_systemd(GenOptions& o) {
     }
   } else {
     if (o.app_unit.name.empty() || o.app_unit.exec.empty()) {
-      return usage_error("gen systemd: give --name APP --exec PATH (or --agent)");
+      return usage_fail("gen systemd: give --name APP --exec PATH (or --agent)");
     }
     auto r = gen::app_unit(o.app_unit);
-    if (!r) return usage_error(r.error().message);
+    if (!r) return usage_fail(r.error().message);
     units.push_back(std::move(*r));
   }
   if (o.out_dir.empty()) return write_text(o.out, units.front().second);
   struct stat st {};
   if (::stat(o.out_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return usage_error("--out-dir '" + o.out_dir + "': not a directory");
+    return usage_fail("--out-dir '" + o.out_dir + "': not a directory");
   }
   for (const auto& [file, text] : units) {
     if (int rc = write_text(o.out_dir + "/" + file, text); rc != kExitOk) return rc;
@@ -268,9 +263,9 @@ int run_gen(const GenCommands& cmds, GenOptions& o, const std::string& global_co
   const std::string config = o.config.empty() ? global_config : o.config;
   if (!config.empty()) {
     auto cfg = load_config(config);
-    if (!cfg) return usage_error(cfg.error().message);
+    if (!cfg) return usage_fail(cfg.error().message);
     if (auto it = cfg->gen.find(sub->get_name()); it != cfg->gen.end()) {
-      if (auto r = apply_config(sub, it->second); !r) return usage_error(r.error().message);
+      if (auto r = apply_config(sub, it->second); !r) return usage_fail(r.error().message);
     }
   }
   // Required options may come from the config: the generators check them.
@@ -285,7 +280,7 @@ int run_gen(const GenCommands& cmds, GenOptions& o, const std::string& global_co
   if (sub == cmds.compose) text = gen::compose_file(o.compose);
   if (sub == cmds.ci) text = gen::ci_workflow(o.ci);
   if (sub == cmds.alerts) text = gen::alert_rules(o.alerts);
-  if (!text) return usage_error(text.error().message);
+  if (!text) return usage_fail(text.error().message);
   return write_text(o.out, *text);
 }
 
