@@ -1,7 +1,5 @@
 #include "gen/values.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -31,36 +29,7 @@ bool is_unsafe(char c) {
          c == '#' || c == '$' || c == '\\' || c == '`';
 }
 
-// A hostname for an upstream: an IP literal or LDH labels (underscores allowed: service
-// names in compose networks use them).
-bool valid_host(std::string_view h) {
-  if (h.empty() || h.size() > 253) return false;
-  std::string s(h);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1) {
-    return true;
-  }
-  size_t label = 0;
-  for (size_t i = 0; i < h.size(); ++i) {
-    const char c = h[i];
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
-    if (c == '-' && label == 0) return false;
-    if (++label > 63) return false;
-  }
-  return label > 0;
-}
-
 }  // namespace
-
-std::string HostPort::str() const {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
 
 acme::Result<int> parse_port(std::string_view text, std::string_view what) {
   int port = 0;
@@ -73,35 +42,8 @@ acme::Result<int> parse_port(std::string_view text, std::string_view what) {
 }
 
 acme::Result<HostPort> parse_host_port(std::string_view text, std::string_view what) {
-  HostPort hp;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return invalid_value(what, text, "expected [IPV6]:PORT");
-    }
-    hp.host = std::string(text.substr(1, close - 1));
-    port = text.substr(close + 2);
-    unsigned char buf[16];
-    if (inet_pton(AF_INET6, hp.host.c_str(), buf) != 1) {
-      return invalid_value(what, text, "'" + hp.host + "' is not an IPv6 address");
-    }
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return invalid_value(what, text, "expected HOST:PORT");
-    hp.host = std::string(text.substr(0, colon));
-    port = text.substr(colon + 1);
-    if (hp.host.find(':') != std::string::npos) {
-      return invalid_value(what, text, "write an IPv6 address in brackets: [ADDR]:PORT");
-    }
-    if (!valid_host(hp.host)) {
-      return invalid_value(what, text, "'" + hp.host + "' is not a host name or IP address");
-    }
-  }
-  auto p = parse_port(port, what);
-  if (!p) return invalid_value(what, text, "the port must be a number from 1 to 65535");
-  hp.port = *p;
-  return hp;
+  // The shared parser words its errors "WHAT 'TEXT': WHY" like invalid_value().
+  return acme::parse_host_port(text, what);
 }
 
 acme::Result<std::string> check_server_name(std::string_view name, std::string_view what) {
@@ -126,11 +68,13 @@ acme::Result<std::vector<std::string>> check_server_names(const std::vector<std:
 }
 
 acme::Result<void> check_abs_path(std::string_view path, std::string_view what) {
-  if (path.empty() || path.front() != '/') return invalid_value(what, path, "must be an absolute path");
+  if (path.empty() || path.front() != '/')
+    return invalid_value(what, path, "must be an absolute path");
   if (std::any_of(path.begin(), path.end(), is_unsafe)) {
-    return invalid_value(what, path,
-                   "contains whitespace, a quote or one of ; { } # $ \\ ` (not allowed in a path "
-                   "written into a config)");
+    return invalid_value(
+        what, path,
+        "contains whitespace, a quote or one of ; { } # $ \\ ` (not allowed in a path "
+        "written into a config)");
   }
   if (path.find("/../") != std::string_view::npos || path.ends_with("/..")) {
     return invalid_value(what, path, "must not contain '..'");
@@ -336,12 +280,12 @@ acme::Result<ImageRef> parse_pinned_image(std::string_view text, std::string_vie
   if (!ref->digest.empty()) return ref;
   if (ref->tag.empty()) {
     return invalid_value(what, text,
-                   "no tag: pin a version (" + ref->name() +
-                       ":1.2.3) or a digest; an untagged image means 'latest'");
+                         "no tag: pin a version (" + ref->name() +
+                             ":1.2.3) or a digest; an untagged image means 'latest'");
   }
   if (ref->tag == "latest") {
     return invalid_value(what, text,
-                   "'latest' moves: pin a version (" + ref->name() + ":1.2.3) or a digest");
+                         "'latest' moves: pin a version (" + ref->name() + ":1.2.3) or a digest");
   }
   return ref;
 }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "acme/host_port.hpp"
 #include "acme/result.hpp"
 
 namespace agent::gen {
@@ -17,12 +18,8 @@ acme::Error invalid_input(std::string message);
 acme::Error invalid_value(std::string_view what, std::string_view value, std::string_view why,
                           std::string_view prefix = {});
 
-struct HostPort {
-  std::string host;  // a DNS name, an IPv4 address, or an IPv6 address without brackets
-  int port = 0;
-  // host:port, IPv6 in brackets.
-  std::string str() const;
-};
+// HOST:PORT (HOST a name or an IP address), the shared acme::HostPort.
+using HostPort = acme::HostPort;
 
 // HOST:PORT, [V6]:PORT. `what` names the option in the error ("--upstream").
 acme::Result<HostPort> parse_host_port(std::string_view text, std::string_view what);

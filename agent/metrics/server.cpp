@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "acme/host_port.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/registry.hpp"
 #include "schedule/policy.hpp"
@@ -54,29 +55,32 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
       out.sample_with(name, labels[i], {}, static_cast<double>(value(c)));
     }
   };
-  per_cert("acmectl_certificate_expiration_timestamp_seconds", "gauge",
-           "When the installed certificate expires (notAfter)",
-           [](const CertificateMetrics& c) { return c.not_after; }, true);
-  per_cert("acmectl_certificate_not_before_timestamp_seconds", "gauge",
-           "When the installed certificate became valid (notBefore)",
-           [](const CertificateMetrics& c) { return c.not_before; }, true);
-  per_cert("acmectl_certificate_renewal_timestamp_seconds", "gauge",
-           "When the next renewal is planned",
-           [&](const CertificateMetrics& c) { return planned(c, renew_before_days); }, true);
-  per_cert("acmectl_certificate_ready", "gauge",
-           "1 when a valid certificate is installed, else 0 (none, expired or revoked)",
-           [&](const CertificateMetrics& c) {
-             return !c.revoked && c.not_after != 0 && c.not_before <= now && now < c.not_after
-                        ? 1
-                        : 0;
-           },
-           false);
-  per_cert("acmectl_certificate_last_renewal_success_timestamp_seconds", "gauge",
-           "When the certificate was last obtained or renewed (0: never)",
-           [](const CertificateMetrics& c) { return c.last_success; }, false);
-  per_cert("acmectl_certificate_consecutive_failures", "gauge",
-           "Failed renewal attempts since the last success",
-           [](const CertificateMetrics& c) { return c.consecutive_failures; }, false);
+  per_cert(
+      "acmectl_certificate_expiration_timestamp_seconds", "gauge",
+      "When the installed certificate expires (notAfter)",
+      [](const CertificateMetrics& c) { return c.not_after; }, true);
+  per_cert(
+      "acmectl_certificate_not_before_timestamp_seconds", "gauge",
+      "When the installed certificate became valid (notBefore)",
+      [](const CertificateMetrics& c) { return c.not_before; }, true);
+  per_cert(
+      "acmectl_certificate_renewal_timestamp_seconds", "gauge", "When the next renewal is planned",
+      [&](const CertificateMetrics& c) { return planned(c, renew_before_days); }, true);
+  per_cert(
+      "acmectl_certificate_ready", "gauge",
+      "1 when a valid certificate is installed, else 0 (none, expired or revoked)",
+      [&](const CertificateMetrics& c) {
+        return !c.revoked && c.not_after != 0 && c.not_before <= now && now < c.not_after ? 1 : 0;
+      },
+      false);
+  per_cert(
+      "acmectl_certificate_last_renewal_success_timestamp_seconds", "gauge",
+      "When the certificate was last obtained or renewed (0: never)",
+      [](const CertificateMetrics& c) { return c.last_success; }, false);
+  per_cert(
+      "acmectl_certificate_consecutive_failures", "gauge",
+      "Failed renewal attempts since the last success",
+      [](const CertificateMetrics& c) { return c.consecutive_failures; }, false);
   static constexpr std::string_view kSuccess = ",result=\"success\"";
   static constexpr std::string_view kFailure = ",result=\"failure\"";
   out.family("acmectl_renewals_total", "counter",
@@ -96,23 +100,13 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
   }
 }
 
-acme::Result<std::pair<std::string, int>> split_listen(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return make_error(Errc::kInvalidInput, "metrics listen '" + listen + "' is not ADDR:PORT");
-  }
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "127.0.0.1";  // never all interfaces unless asked explicitly
-  int port = -1;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-  }
-  if (port < 0 || port > 65535) {
-    return make_error(Errc::kInvalidInput, "metrics listen '" + listen + "': bad port");
-  }
-  return std::make_pair(host, port);
+// ADDR:PORT through the shared parser; the host may be a name httplib resolves
+// ("localhost"), port 0 binds any free port (tests read it back).
+acme::Result<acme::HostPort> parse_metrics_listen(const std::string& listen) {
+  ACME_ASSIGN(auto hp, acme::parse_host_port(listen, "metrics listen", /*allow_empty_host=*/true,
+                                             /*allow_port_zero=*/true));
+  if (hp.host.empty()) hp.host = "127.0.0.1";  // never all interfaces unless asked explicitly
+  return hp;
 }
 
 }  // namespace
@@ -160,7 +154,7 @@ struct MetricsServer::Impl {
 };
 
 acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOptions& options) {
-  ACME_ASSIGN(auto hp, split_listen(options.listen));
+  ACME_ASSIGN(const acme::HostPort hp, parse_metrics_listen(options.listen));
   std::unique_ptr<MetricsServer> s(new MetricsServer());
   s->impl_ = std::make_unique<Impl>();
   s->impl_->options = options;
@@ -214,17 +208,17 @@ acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOp
     }
     res.set_content("ok\n", "text/plain");
   });
-  if (hp.second == 0) {
-    s->port_ = impl->server.bind_to_any_port(hp.first);
+  if (hp.port == 0) {
+    s->port_ = impl->server.bind_to_any_port(hp.host);
     if (s->port_ <= 0) {
       return make_error(Errc::kIo, "metrics: cannot listen on " + options.listen);
     }
   } else {
-    if (!impl->server.bind_to_port(hp.first, hp.second)) {
+    if (!impl->server.bind_to_port(hp.host, hp.port)) {
       return make_error(Errc::kIo, "metrics: cannot listen on " + options.listen +
                                        " (address in use or not local?)");
     }
-    s->port_ = hp.second;
+    s->port_ = hp.port;
   }
   s->thread_ = std::thread([impl] { impl->server.listen_after_bind(); });
   return s;

@@ -21,6 +21,8 @@
 // clang-format on
 
 #include "acme/dns01.hpp"
+#include "acme/host_port.hpp"
+#include "acme/unique_fd.hpp"
 #include "dns01_detail.hpp"
 
 namespace acme {
@@ -174,20 +176,6 @@ Result<void> check_update_reply(const std::string& reply_wire, const UpdateMessa
 
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
 using Deadline = std::chrono::steady_clock::time_point;
 
 int ms_left(Deadline deadline) {
@@ -211,25 +199,15 @@ Result<void> wait_fd(int fd, short events, Deadline deadline, const std::string&
 Result<std::string> exchange_tcp(const DnsServer& server, const std::string& message,
                                  std::chrono::milliseconds timeout) {
   const Deadline deadline = std::chrono::steady_clock::now() + timeout;
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (::inet_pton(AF_INET, server.address.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(server.port);
-    len = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, server.address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(server.port);
-    len = sizeof *v6;
-  } else {
+  if (!is_ip_literal(server.address)) {
     return make_error(Errc::kInvalidInput, "not an IP address: " + server.address);
   }
-  Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  ACME_ASSIGN(const SocketAddress addr,
+              to_socket_address(HostPort{server.address, server.port}, "DNS server"));
+  UniqueFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0)
     return make_error(Errc::kNetwork, std::string("socket: ") + std::strerror(errno));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  if (::connect(fd.get(), addr.get(), addr.length) != 0) {
     if (errno != EINPROGRESS) {
       return make_error(Errc::kNetwork, std::string("connect: ") + std::strerror(errno));
     }

@@ -17,83 +17,13 @@
 
 #include "acme/base64url.hpp"
 #include "acme/challenge.hpp"
+#include "acme/host_port.hpp"
+#include "acme/unique_fd.hpp"
 
 namespace acme {
 namespace {
 
 constexpr std::string_view kPrefix = "/.well-known/acme-challenge/";
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-struct ListenAddr {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-};
-
-Result<ListenAddr> parse_listen(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return make_error(Errc::kInvalidInput, "listen address '" + listen + "' is not ADDR:PORT");
-  }
-  std::string host = listen.substr(0, colon);
-  const std::string port_text = listen.substr(colon + 1);
-  int port = -1;
-  try {
-    size_t used = 0;
-    port = std::stoi(port_text, &used);
-    if (used != port_text.size()) port = -1;
-  } catch (...) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) {
-    return make_error(Errc::kInvalidInput, "listen address '" + listen + "': bad port");
-  }
-  ListenAddr out;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    auto* a6 = reinterpret_cast<sockaddr_in6*>(&out.ss);
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) != 1) {
-      return make_error(Errc::kInvalidInput, "listen address '" + listen + "': bad IPv6 address");
-    }
-    out.len = sizeof(sockaddr_in6);
-    return out;
-  }
-  auto* a4 = reinterpret_cast<sockaddr_in*>(&out.ss);
-  a4->sin_family = AF_INET;
-  a4->sin_port = htons(static_cast<uint16_t>(port));
-  if (host.empty()) {
-    a4->sin_addr.s_addr = htonl(INADDR_ANY);
-  } else if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) != 1) {
-    return make_error(Errc::kInvalidInput,
-                      "listen address '" + listen + "': '" + host + "' is not an IP address");
-  }
-  out.len = sizeof(sockaddr_in);
-  return out;
-}
 
 void write_all(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -109,8 +39,8 @@ void write_all(int fd, std::string_view data) {
 }  // namespace
 
 struct Http01Responder::Impl {
-  Fd listen_fd;
-  Fd wake_read, wake_write;
+  UniqueFd listen_fd;
+  UniqueFd wake_read, wake_write;
   int port = 0;
   std::thread thread;
   std::mutex mu;
@@ -126,7 +56,7 @@ struct Http01Responder::Impl {
       }
       if (fds[1].revents != 0) return;
       if ((fds[0].revents & POLLIN) == 0) continue;
-      Fd conn(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      UniqueFd conn(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (conn.get() < 0) continue;
       serve(conn.get());
     }
@@ -171,10 +101,13 @@ struct Http01Responder::Impl {
       }
     }
     served.fetch_add(1);
-    std::string resp = "HTTP/1.1 " + std::to_string(status) +
-                       (status == 200 ? " OK" : status == 404 ? " Not Found" : " Method Not Allowed") +
-                       "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    std::string resp =
+        "HTTP/1.1 " + std::to_string(status) +
+        (status == 200   ? " OK"
+         : status == 404 ? " Not Found"
+                         : " Method Not Allowed") +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n";
     if (method != "HEAD") resp += body;
     write_all(fd, resp);
   }
@@ -183,21 +116,22 @@ struct Http01Responder::Impl {
 Http01Responder::Http01Responder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Http01Responder>> Http01Responder::start(const std::string& listen) {
-  ACME_ASSIGN(auto addr, parse_listen(listen));
+  ACME_ASSIGN(const HostPort hp, parse_listen_address(listen, "http-01 listen address"));
+  ACME_ASSIGN(auto addr, to_socket_address(hp, "http-01 listen address"));
   auto impl = std::make_unique<Impl>();
-  impl->listen_fd = Fd(::socket(addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  impl->listen_fd = UniqueFd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (impl->listen_fd.get() < 0) {
     return make_error(Errc::kIo, "http-01 responder: socket: " + std::string(std::strerror(errno)));
   }
   const int one = 1;
   ::setsockopt(impl->listen_fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(impl->listen_fd.get(), reinterpret_cast<sockaddr*>(&addr.ss), addr.len) != 0) {
-    return make_error(Errc::kIo, "http-01 responder: cannot listen on " + listen + ": " +
-                                     std::strerror(errno));
+  if (::bind(impl->listen_fd.get(), addr.get(), addr.length) != 0) {
+    return make_error(
+        Errc::kIo, "http-01 responder: cannot listen on " + listen + ": " + std::strerror(errno));
   }
   if (::listen(impl->listen_fd.get(), 64) != 0) {
-    return make_error(Errc::kIo, "http-01 responder: listen " + listen + ": " +
-                                     std::strerror(errno));
+    return make_error(Errc::kIo,
+                      "http-01 responder: listen " + listen + ": " + std::strerror(errno));
   }
   sockaddr_storage bound{};
   socklen_t blen = sizeof bound;
@@ -209,8 +143,8 @@ Result<std::unique_ptr<Http01Responder>> Http01Responder::start(const std::strin
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
     return make_error(Errc::kIo, "http-01 responder: pipe: " + std::string(std::strerror(errno)));
   }
-  impl->wake_read = Fd(pipefd[0]);
-  impl->wake_write = Fd(pipefd[1]);
+  impl->wake_read = UniqueFd(pipefd[0]);
+  impl->wake_write = UniqueFd(pipefd[1]);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<Http01Responder>(new Http01Responder(std::move(impl)));

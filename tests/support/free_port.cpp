@@ -17,23 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "acme/unique_fd.hpp"
+
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&&) = delete;
-  ~Fd() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using acme::UniqueFd;
 
 bool bind_loopback(int fd, unsigned short port) {
   sockaddr_in addr{};
@@ -44,8 +32,8 @@ bool bind_loopback(int fd, unsigned short port) {
 }
 
 // Returns the port bound, or 0 when this attempt must be retried.
-unsigned short take_port(std::vector<Fd>& held) {
-  Fd tcp(::socket(AF_INET, SOCK_STREAM, 0));
+unsigned short take_port(std::vector<UniqueFd>& held) {
+  UniqueFd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (tcp.get() < 0 || !bind_loopback(tcp.get(), 0)) {
     std::fprintf(stderr, "free_port: socket/bind: %s\n", std::strerror(errno));
     std::exit(1);
@@ -57,7 +45,7 @@ unsigned short take_port(std::vector<Fd>& held) {
     std::exit(1);
   }
   const unsigned short port = ntohs(addr.sin_port);
-  Fd udp(::socket(AF_INET, SOCK_DGRAM, 0));
+  UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (udp.get() < 0 || !bind_loopback(udp.get(), port)) {
     held.push_back(std::move(tcp));  // keep it so the kernel offers another
     return 0;
@@ -75,7 +63,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: free_port [N]   (1 <= N <= 64)\n");
     return 2;
   }
-  std::vector<Fd> held;
+  std::vector<UniqueFd> held;
   held.reserve(static_cast<size_t>(n) * 4);
   for (long found = 0, tries = 0; found < n; ++tries) {
     if (tries > 1000) {
