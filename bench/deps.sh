@@ -28,6 +28,10 @@ BENCH_DEB_PACKAGES=(
   nginx
   # measuring (bench/measure.py runs under Debian's python3; certbot pulls it in too)
   python3
+  # bench/scale.sh draws its plot with matplotlib
+  python3-matplotlib
+  # bench/floor.c is linked statically against these archives (libssl-dev has them)
+  libssl-dev
   time
   valgrind
   # checking the scripts
