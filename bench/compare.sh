@@ -66,6 +66,10 @@ readonly DNS_HOOK="$BENCH_DIR/dns_hook.sh"
 readonly EMAIL=bench@example.com
 readonly DOMAIN=bench.test
 
+# nginx_start / nginx_stop: serve $WEBROOT on 127.0.0.1:$PEBBLE_HTTP_PORT.
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+
 log() { echo "bench: $*" >&2; }
 die() {
   log "$*"
@@ -120,14 +124,8 @@ FLOOR="$WORK/bin/floor"
 export MEASURE_RUSAGE_BIN="$WORK/bin/rusage"
 
 # ---------------------------------------------------------------- fixture
-NGINX_PID=""
+
 OWN_PEBBLE=""
-nginx_stop() {
-  [[ -n "$NGINX_PID" ]] || return 0
-  kill -TERM "$NGINX_PID" 2>/dev/null || true
-  wait "$NGINX_PID" 2>/dev/null || true
-  NGINX_PID=""
-}
 cleanup() {
   local rc=$?
   nginx_stop
@@ -169,53 +167,6 @@ mkdir -p "$WEBROOT/.well-known/acme-challenge"
 # pebble_requests: how many ACME requests Pebble has handled so far (its log
 # has one "-> calling handler()" line per request).
 pebble_requests() { grep -c -- '-> calling handler()' "$PEBBLE_LOG" || true; }
-
-# ---------------------------------------------------------------- web server
-# nginx in the foreground (no daemon, no master: one process, ours to stop by
-# PID), every path under $WORK/nginx, nothing in /etc/nginx touched.
-nginx_start() {
-  [[ -z "$NGINX_PID" ]] || return 0
-  local prefix="$WORK/nginx" t
-  if [[ ! -f "$prefix/nginx.conf" ]]; then
-    mkdir -p "$prefix/logs" "$prefix/tmp"
-    cat >"$prefix/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $prefix/nginx.pid;
-error_log $prefix/logs/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $prefix/logs/access.log;
-  client_body_temp_path $prefix/tmp/body;
-  proxy_temp_path $prefix/tmp/proxy;
-  fastcgi_temp_path $prefix/tmp/fastcgi;
-  uwsgi_temp_path $prefix/tmp/uwsgi;
-  scgi_temp_path $prefix/tmp/scgi;
-  default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:$PEBBLE_HTTP_PORT;
-    server_name _;
-    root $WEBROOT;
-    location /.well-known/acme-challenge/ { try_files \$uri =404; }
-    location / { return 404; }
-  }
-}
-EOF
-  fi
-  nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
-    </dev/null >>"$prefix/logs/stdout.log" 2>&1 &
-  NGINX_PID=$!
-  for ((t = 0; t < 200; t++)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PEBBLE_HTTP_PORT") 2>/dev/null; then
-      return 0
-    fi
-    kill -0 "$NGINX_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  tail -n 20 "$prefix/logs/error.log" "$prefix/logs/stdout.log" >&2 || true
-  die "nginx did not start on 127.0.0.1:$PEBBLE_HTTP_PORT"
-}
 
 # ---------------------------------------------------------------- clients
 # Each client has:
