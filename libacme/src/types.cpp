@@ -3,8 +3,6 @@
 
 #include <time.h>
 
-#include <cstdio>
-
 #include "acme/problem.hpp"
 
 namespace acme {
@@ -50,8 +48,16 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::st
   if (*p == 'Z' || *p == 'z') {
     ++p;
   } else if (*p == '+' || *p == '-') {
-    int hh = 0, mm = 0;
-    if (std::sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    // RFC 3339 §5.6 time-numoffset: exactly ("+" / "-") 2DIGIT ":" 2DIGIT. Checked digit by
+    // digit: sscanf("%2d") also takes "+1:5", and stepping 6 characters past that read
+    // beyond the string.
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (!digit(p[1]) || !digit(p[2]) || p[3] != ':' || !digit(p[4]) || !digit(p[5])) {
+      return std::nullopt;
+    }
+    const int hh = (p[1] - '0') * 10 + (p[2] - '0');
+    const int mm = (p[4] - '0') * 10 + (p[5] - '0');
+    if (hh > 23 || mm > 59) return std::nullopt;
     offset = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
     p += 6;
   } else {
@@ -59,6 +65,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::st
   }
   if (*p != '\0') return std::nullopt;
   const time_t t = timegm(&tm);
+  // system_clock counts nanoseconds in 64 bits (years 1678 to 2262 with libstdc++): a time
+  // outside that overflowed in from_time_t (UB). No renewal window lies there.
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
+          .count() -
+      86400;
+  if (t == static_cast<time_t>(-1) || t < -kLimit || t > kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t - offset);
 }
 
