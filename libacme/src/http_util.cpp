@@ -38,8 +38,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       std::chrono::system_clock::time_point now) {
   value = trim(value);
   if (value.empty()) return std::nullopt;
-  if (std::all_of(value.begin(), value.end(),
-                  [](char c) { return c >= '0' && c <= '9'; })) {
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     long long secs = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
     if (ec != std::errc() || p != value.data() + value.size()) {
@@ -49,6 +48,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
     return std::chrono::seconds(std::min(secs, 365LL * 86400));
   }
   // RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, plus the obsolete RFC 850 and asctime forms.
+  // strptime reads a C string: a NUL inside the header would cut the date short.
+  if (value.find('\0') != std::string_view::npos) return std::nullopt;
   const std::string text(value);
   static const char* const kFormats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
                                          "%a %b %e %H:%M:%S %Y"};
@@ -58,9 +59,13 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
     if (end == nullptr || *end != '\0') continue;
     const time_t t = timegm(&tm);
     if (t == static_cast<time_t>(-1)) continue;
-    const auto when = std::chrono::system_clock::from_time_t(t);
-    if (when <= now) return std::chrono::seconds(0);
-    return std::chrono::ceil<std::chrono::seconds>(when - now);
+    // In whole seconds, not system_clock time points: those hold nanoseconds in 64 bits
+    // (years 1678 to 2262), and a date like year 202 or 9999 overflowed them (UB).
+    const long long now_s =
+        std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (t <= now_s) return std::chrono::seconds(0);
+    // Same cap as delay-seconds.
+    return std::chrono::seconds(std::min<long long>(t - now_s, 365LL * 86400));
   }
   return std::nullopt;
 }
@@ -88,9 +93,8 @@ std::vector<std::string> parse_links(const std::vector<std::string>& link_header
         auto semi = params.find(';', pos);
         if (semi == std::string_view::npos) break;
         auto end = params.find_first_of(";,", semi + 1);
-        std::string_view param =
-            trim(params.substr(semi + 1, end == std::string_view::npos ? params.npos
-                                                                        : end - semi - 1));
+        std::string_view param = trim(
+            params.substr(semi + 1, end == std::string_view::npos ? params.npos : end - semi - 1));
         pos = end == std::string_view::npos ? params.size() : end;
         auto eq = param.find('=');
         if (eq == std::string_view::npos) continue;
@@ -106,8 +110,8 @@ std::vector<std::string> parse_links(const std::vector<std::string>& link_header
         size_t start = 0;
         while (start <= val.size()) {
           auto sp = val.find(' ', start);
-          std::string_view one = val.substr(start, sp == std::string_view::npos ? val.npos
-                                                                                 : sp - start);
+          std::string_view one =
+              val.substr(start, sp == std::string_view::npos ? val.npos : sp - start);
           if (one == rel) match = true;
           if (sp == std::string_view::npos) break;
           start = sp + 1;
