@@ -69,7 +69,17 @@ Result<std::vector<Identifier>> normalize_identifiers(const std::vector<std::str
       if (label.front() == '-' || label.back() == '-') {
         return bad_name(original, "label starts or ends with '-'");
       }
-      if (dot == std::string_view::npos) break;
+      if (dot == std::string_view::npos) {
+        // RFC 3696 §2: a top-level label is never all digits. Such a name is an IP address
+        // written with a trailing dot ("9.1.1.1.") or a bad one ("999.1.1.1"): as a "dns"
+        // identifier it would be accepted here and refused by the CA, or become a second
+        // spelling of an "ip" identifier.
+        if (std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+          return bad_name(original,
+                          "last label is all digits: neither a DNS name nor an IP address");
+        }
+        break;
+      }
       start = dot + 1;
     }
     Identifier id{"dns", name};
