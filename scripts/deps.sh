@@ -45,6 +45,10 @@ ACMECTL_DEB_PACKAGES=(
   bind9
   bind9-dnsutils
   libldns-dev
+  # fuzzing (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer, llvm-symbolizer for reports
+  clang-14
+  libclang-rt-14-dev
+  llvm-14
 )
 
 # acmectl_deps_install PACKAGE...: installs what is missing of the given packages.
