@@ -1,6 +1,7 @@
 #pragma once
-// HTTP seam. The production client is libcurl (one handle, keep-alive, TLS verification
-// always on); tests plug in an in-process fake ACME server.
+// HTTP seam. The production client speaks HTTP/1.1 over OpenSSL (one kept-alive
+// connection, TLS verification always on); libcurl's is kept behind the same interface
+// while both exist. Tests plug in an in-process fake ACME server.
 
 #include <chrono>
 #include <cstddef>
@@ -19,7 +20,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 struct HttpRequest {
   std::string method;  // "GET", "HEAD", "POST"
   std::string url;
-  Headers headers;     // e.g. {"Content-Type", "application/jose+json"}
+  Headers headers;  // e.g. {"Content-Type", "application/jose+json"}
   std::string body;
 };
 
@@ -43,7 +44,7 @@ class HttpClient {
 struct HttpOptions {
   std::string ca_bundle;  // extra trusted roots (PEM file), added to the system store
   // System roots as an OpenSSL hashed directory; empty: /etc/ssl/certs when it exists,
-  // else libcurl's built-in default bundle.
+  // else OpenSSL's (or libcurl's) built-in default.
   std::string system_ca_dir;
   std::string user_agent = "acmectl/0.1 libacme";
   std::chrono::milliseconds connect_timeout{10'000};
@@ -51,11 +52,22 @@ struct HttpOptions {
   std::size_t max_response_bytes = 4 * 1024 * 1024;
 };
 
-// libcurl-backed client. One easy handle: every request reuses the TLS connection.
-// Not thread-safe: one per thread.
-Result<std::unique_ptr<HttpClient>> make_curl_http_client(const HttpOptions& options);
+// The production client: make_openssl_http_client, or the libcurl one when libacme was
+// built with it (ACME_HAVE_CURL, CMake option ACMECTL_WITH_CURL) and the environment says
+// ACMECTL_HTTP_TRANSPORT=curl. Not thread-safe: one per thread.
+Result<std::unique_ptr<HttpClient>> make_http_client(const HttpOptions& options);
 
-// Call once from main before threads start (curl_global_init).
+// HTTP/1.1 over OpenSSL and POSIX sockets (http_openssl.cpp): one kept-alive TLS
+// connection, TLS verification always on, HTTPS_PROXY/ALL_PROXY/NO_PROXY as curl reads
+// them, no other shared library than OpenSSL's.
+Result<std::unique_ptr<HttpClient>> make_openssl_http_client(const HttpOptions& options);
+
+#if ACME_HAVE_CURL
+// libcurl-backed client. One easy handle: every request reuses the TLS connection.
+Result<std::unique_ptr<HttpClient>> make_curl_http_client(const HttpOptions& options);
+#endif
+
+// Call once from main before threads start (curl_global_init when built with libcurl).
 void global_init();
 
 // RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date, relative to now.
