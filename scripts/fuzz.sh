@@ -3,7 +3,8 @@
 # build-fuzz/ and runs each one for SECONDS on a copy of its seed corpus
 # (tests/fuzz/corpus/TARGET/), so runs never grow the repository. Prints the executions per
 # target and exits non-zero when any target finds a crash, a leak, UB, a timeout or an
-# out-of-memory; the reproducer is kept and its path printed.
+# out-of-memory; the reproducer is kept and its path printed. Inputs in
+# tests/fuzz/regressions/TARGET/ (too big for a seed) are replayed before fuzzing.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      default: 60 seconds, every target
 #
@@ -13,7 +14,8 @@
 #                        removed after a clean run, kept when something was found)
 #   ACMECTL_FUZZ_PARALLEL  targets run at once (default 1)
 #   ACMECTL_JOBS         build parallelism (default 2)
-#   CC, CXX              compilers (default clang-14 / clang++-14, else clang / clang++)
+#   ACMECTL_FUZZ_CC, ACMECTL_FUZZ_CXX   compilers (default clang-14 / clang++-14, else
+#                        clang / clang++; CC and CXX are ignored: they may name gcc)
 # Reproduce a finding:  build-fuzz/bin/fuzz_TARGET CRASH_FILE
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,8 +41,8 @@ pick() {
   done
   return 1
 }
-cc=${CC:-$(pick clang-14 clang || true)}
-cxx=${CXX:-$(pick clang++-14 clang++ || true)}
+cc=${ACMECTL_FUZZ_CC:-$(pick clang-14 clang || true)}
+cxx=${ACMECTL_FUZZ_CXX:-$(pick clang++-14 clang++ || true)}
 if [[ -z "$cc" || -z "$cxx" ]]; then
   echo "fuzz.sh: clang not found: install clang-14 and libclang-rt-14-dev (scripts/deps.sh)" >&2
   exit 1
@@ -72,6 +74,11 @@ if [[ -n "${ACMECTL_FUZZ_WORK:-}" ]]; then
 else
   work=$(mktemp -d "${TMPDIR:-/tmp}/acmectl-fuzz.XXXXXX")
 fi
+# Symbolized stacks in reports (llvm-14 ships the symbolizer outside PATH).
+if [[ -z "${ASAN_SYMBOLIZER_PATH:-}" && -x /usr/lib/llvm-14/bin/llvm-symbolizer ]] &&
+  ! command -v llvm-symbolizer >/dev/null 2>&1; then
+  export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -81,6 +88,17 @@ run_one() {
   rm -rf "$dir"
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp -R "tests/fuzz/corpus/$t/." "$dir/corpus/"
+  # Reproducers too big to seed the fuzzer (libFuzzer would raise -max_len to their size)
+  # are replayed once, whole, first.
+  local replay=()
+  if [[ -d "tests/fuzz/regressions/$t" ]]; then
+    mapfile -t replay < <(find "tests/fuzz/regressions/$t" -type f | sort)
+  fi
+  if ((${#replay[@]} > 0)) && ! "$build/bin/fuzz_$t" "${replay[@]}" >"$dir/replay.log" 2>&1; then
+    cp "$dir/replay.log" "$dir/log"
+    echo 1 >"$dir/rc"
+    return 0
+  fi
   "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "$dir/corpus" \
     >"$dir/log" 2>&1 || rc=$?
