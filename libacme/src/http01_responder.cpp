@@ -1,6 +1,10 @@
-// A tiny HTTP/1.1 server for /.well-known/acme-challenge/TOKEN (RFC 8555 §8.3).
-// One background thread; each connection is answered and closed. Requests are read with a
-// short deadline so a stalled client cannot hold the responder.
+// A small HTTP/1.1 server for /.well-known/acme-challenge/TOKEN (RFC 8555 §8.3).
+//
+// One thread runs a poll() loop over the listening socket, a wake-up pipe and every open
+// connection, so a slow or idle client never delays another. Each connection gets a total
+// deadline (accept to last byte sent), a cap on its request head, and one answer; then it
+// is closed. When the connection table is full, the oldest connection still waiting for
+// its request is dropped for the new one: an idle flood cannot keep the CA's validator out.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -8,37 +12,105 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
-#include "acme/base64url.hpp"
 #include "acme/challenge.hpp"
 #include "acme/host_port.hpp"
 #include "acme/unique_fd.hpp"
+#include "http01_request.hpp"
 
 namespace acme {
+
+namespace detail {
+
+HeadState find_request_head(std::string_view buffered, std::size_t max_bytes,
+                            std::size_t* head_size) {
+  // RFC 9112 §2.2: a recipient MAY accept a bare LF as a line terminator.
+  for (std::size_t i = buffered.find('\n'); i != std::string_view::npos;
+       i = buffered.find('\n', i + 1)) {
+    const std::size_t end = i + 1;
+    if (end > max_bytes) break;
+    const bool crlf_blank = i >= 3 && buffered.substr(i - 3, 4) == "\r\n\r\n";
+    const bool lf_blank = i >= 1 && buffered[i - 1] == '\n';
+    const bool mixed_blank = i >= 2 && buffered.substr(i - 2, 3) == "\n\r\n";
+    if (crlf_blank || lf_blank || mixed_blank) {
+      if (head_size != nullptr) *head_size = end;
+      return HeadState::kComplete;
+    }
+  }
+  return buffered.size() >= max_bytes ? HeadState::kTooLarge : HeadState::kIncomplete;
+}
+
+std::optional<RequestLine> parse_request_line(std::string_view head) {
+  std::string_view line = head.substr(0, head.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0) return std::nullopt;
+  const auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return std::nullopt;
+  const std::string_view version = line.substr(sp2 + 1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return std::nullopt;
+  RequestLine out{line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1)};
+  for (const char c : out.method) {
+    if (c < 'A' || c > 'Z') return std::nullopt;
+  }
+  for (const char c : out.target) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return std::nullopt;
+  }
+  return out;
+}
+
+std::string http01_response(int status, std::string_view body, bool head_request) {
+  const char* reason = "Error";
+  switch (status) {
+    case 200: reason = "OK"; break;
+    case 400: reason = "Bad Request"; break;
+    case 404: reason = "Not Found"; break;
+    case 405: reason = "Method Not Allowed"; break;
+    case 408: reason = "Request Timeout"; break;
+    case 431: reason = "Request Header Fields Too Large"; break;
+    default: break;
+  }
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + reason +
+      "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n";
+  if (!head_request) out += body;
+  return out;
+}
+
+}  // namespace detail
+
 namespace {
 
 constexpr std::string_view kPrefix = "/.well-known/acme-challenge/";
+using SteadyClock = std::chrono::steady_clock;
 
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+struct Connection {
+  UniqueFd fd;
+  SteadyClock::time_point deadline;
+  std::string in;
+  std::string out;  // the response once the request is read; empty while reading
+  std::size_t sent = 0;
+};
+
+Result<void> errno_error(const std::string& what) {
+  return make_error(Errc::kIo, "http-01 responder: " + what + ": " + std::strerror(errno));
 }
 
 }  // namespace
 
 struct Http01Responder::Impl {
+  Http01ResponderOptions options;
   UniqueFd listen_fd;
   UniqueFd wake_read, wake_write;
   int port = 0;
@@ -46,105 +118,179 @@ struct Http01Responder::Impl {
   std::mutex mu;
   std::map<std::string, std::string, std::less<>> tokens;
   std::atomic<std::size_t> served{0};
+  std::atomic<std::size_t> dropped{0};
+  std::atomic<std::size_t> open{0};
+  std::vector<Connection> conns;  // event-loop thread only
+  SteadyClock::time_point accept_paused_until{};
 
   void run() {
+    std::vector<pollfd> fds;
     while (true) {
-      pollfd fds[2] = {{listen_fd.get(), POLLIN, 0}, {wake_read.get(), POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
+      const auto now = SteadyClock::now();
+      expire(now);
+      fds.clear();
+      fds.push_back({wake_read.get(), POLLIN, 0});
+      // Out of descriptors (EMFILE): the listener stays readable, so it is left out of
+      // the poll set for a moment instead of spinning on accept().
+      const bool accepting = now >= accept_paused_until;
+      fds.push_back({listen_fd.get(), static_cast<short>(accepting ? POLLIN : 0), 0});
+      auto next = accepting ? now + std::chrono::seconds(60) : accept_paused_until;
+      for (const auto& c : conns) {
+        fds.push_back({c.fd.get(), static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
+        next = std::min(next, c.deadline);
       }
-      if (fds[1].revents != 0) return;
-      if ((fds[0].revents & POLLIN) == 0) continue;
-      UniqueFd conn(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (conn.get() < 0) continue;
-      serve(conn.get());
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+      const int r =
+          ::poll(fds.data(), fds.size(),
+                 static_cast<int>(std::max<int64_t>(0, static_cast<int64_t>(wait.count()))));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return;  // EFAULT/EINVAL/ENOMEM: nothing sensible left to serve with
+      }
+      if (fds[0].revents != 0) return;
+      // Connections first (indices shift once new ones are appended or old ones removed).
+      for (std::size_t i = fds.size(); i-- > 2;) {
+        if (fds[i].revents == 0) continue;
+        if (!step(conns[i - 2], fds[i].revents)) close_at(i - 2);
+      }
+      if ((fds[1].revents & POLLIN) != 0) accept_all();
     }
   }
 
-  void serve(int fd) {
-    std::string req;
-    char buf[2048];
-    // At most ~2 s and 8 KiB for the request head.
-    for (int waited = 0; req.find("\r\n\r\n") == std::string::npos && req.size() < 8192;) {
-      pollfd p{fd, POLLIN, 0};
-      const int r = ::poll(&p, 1, 100);
-      if (r == 0) {
-        if ((waited += 100) >= 2000) return;
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      const ssize_t n = r > 0 ? ::recv(fd, buf, sizeof buf, 0) : -1;
-      if (n <= 0) return;
-      req.append(buf, static_cast<size_t>(n));
-    }
-    const auto line_end = req.find("\r\n");
-    const std::string_view line = std::string_view(req).substr(0, line_end);
-    const auto sp1 = line.find(' ');
-    const auto sp2 = line.find(' ', sp1 == line.npos ? line.npos : sp1 + 1);
-    std::string_view method, target;
-    if (sp1 != line.npos && sp2 != line.npos) {
-      method = line.substr(0, sp1);
-      target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    }
-    std::string body;
-    int status = 404;
-    if (method != "GET" && method != "HEAD") {
-      status = 405;
-    } else if (target.rfind(kPrefix, 0) == 0) {
-      const std::string_view token = target.substr(kPrefix.size());
-      std::lock_guard lock(mu);
-      auto it = tokens.find(token);
-      if (it != tokens.end()) {
-        status = 200;
-        body = it->second;
+  void close_at(std::size_t i) {
+    if (i + 1 != conns.size()) std::swap(conns[i], conns.back());
+    conns.pop_back();
+    open.store(conns.size());
+  }
+
+  void expire(SteadyClock::time_point now) {
+    for (std::size_t i = conns.size(); i-- > 0;) {
+      if (conns[i].deadline <= now) {
+        dropped.fetch_add(1);
+        close_at(i);
       }
     }
+  }
+
+  void accept_all() {
+    while (true) {
+      UniqueFd fd(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      if (!fd.valid()) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          accept_paused_until = SteadyClock::now() + std::chrono::milliseconds(100);
+        }
+        return;  // EAGAIN: nothing more; ECONNABORTED & co: the next readiness
+      }
+      if (conns.size() >= options.max_connections && !evict_oldest_reader()) continue;
+      Connection c;
+      c.fd = std::move(fd);
+      c.deadline = SteadyClock::now() + options.request_deadline;
+      conns.push_back(std::move(c));
+      open.store(conns.size());
+    }
+  }
+
+  // Drops the connection with the earliest deadline among those still reading. A real
+  // validator sends its request within milliseconds of connecting, so the oldest reader
+  // is the most likely to be idle. False when every connection is writing its answer.
+  bool evict_oldest_reader() {
+    std::size_t victim = conns.size();
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      if (!conns[i].out.empty()) continue;
+      if (victim == conns.size() || conns[i].deadline < conns[victim].deadline) victim = i;
+    }
+    if (victim == conns.size()) return false;
+    dropped.fetch_add(1);
+    close_at(victim);
+    return true;
+  }
+
+  // Reads or writes what the socket allows. False when the connection is finished.
+  bool step(Connection& c, short revents) {
+    if (c.out.empty()) {
+      char buf[4096];
+      const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+      if (n <= 0) {
+        dropped.fetch_add(1);
+        return false;
+      }
+      c.in.append(buf, static_cast<std::size_t>(n));
+      std::size_t head_size = 0;
+      switch (detail::find_request_head(c.in, options.max_request_bytes, &head_size)) {
+        case detail::HeadState::kIncomplete: return true;
+        case detail::HeadState::kTooLarge:
+          served.fetch_add(1);
+          c.out = detail::http01_response(431, {}, false);
+          break;
+        case detail::HeadState::kComplete:
+          c.out = answer(std::string_view(c.in).substr(0, head_size));
+          break;
+      }
+      c.in.clear();
+      c.in.shrink_to_fit();
+    } else if ((revents & (POLLERR | POLLHUP)) != 0 && (revents & POLLOUT) == 0) {
+      return false;
+    }
+    while (c.sent < c.out.size()) {
+      const ssize_t n =
+          ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      c.sent += static_cast<std::size_t>(n);
+    }
+    ::shutdown(c.fd.get(), SHUT_WR);
+    return false;
+  }
+
+  std::string answer(std::string_view head) {
     served.fetch_add(1);
-    std::string resp =
-        "HTTP/1.1 " + std::to_string(status) +
-        (status == 200   ? " OK"
-         : status == 404 ? " Not Found"
-                         : " Method Not Allowed") +
-        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\nConnection: close\r\n\r\n";
-    if (method != "HEAD") resp += body;
-    write_all(fd, resp);
+    const auto line = detail::parse_request_line(head);
+    if (!line) return detail::http01_response(400, {}, false);
+    const bool head_request = line->method == "HEAD";
+    if (line->method != "GET" && !head_request) return detail::http01_response(405, {}, false);
+    if (line->target.rfind(kPrefix, 0) == 0) {
+      const std::string_view token = line->target.substr(kPrefix.size());
+      std::lock_guard lock(mu);
+      if (auto it = tokens.find(token); it != tokens.end()) {
+        return detail::http01_response(200, it->second, head_request);
+      }
+    }
+    return detail::http01_response(404, {}, head_request);
   }
 };
 
 Http01Responder::Http01Responder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Http01Responder>> Http01Responder::start(const std::string& listen) {
+  return start(listen, Http01ResponderOptions{});
+}
+
+Result<std::unique_ptr<Http01Responder>> Http01Responder::start(
+    const std::string& listen, const Http01ResponderOptions& options) {
   ACME_ASSIGN(const HostPort hp, parse_listen_address(listen, "http-01 listen address"));
-  ACME_ASSIGN(auto addr, to_socket_address(hp, "http-01 listen address"));
+  ACME_ASSIGN(const SocketAddress addr, to_socket_address(hp, "http-01 listen address"));
   auto impl = std::make_unique<Impl>();
-  impl->listen_fd = UniqueFd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (impl->listen_fd.get() < 0) {
-    return make_error(Errc::kIo, "http-01 responder: socket: " + std::string(std::strerror(errno)));
-  }
+  impl->options = options;
+  impl->options.max_connections = std::max<std::size_t>(1, options.max_connections);
+  impl->options.max_request_bytes = std::max<std::size_t>(64, options.max_request_bytes);
+  impl->listen_fd.reset(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!impl->listen_fd.valid()) return errno_error("socket").error();
   const int one = 1;
   ::setsockopt(impl->listen_fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(impl->listen_fd.get(), addr.get(), addr.length) != 0) {
-    return make_error(
-        Errc::kIo, "http-01 responder: cannot listen on " + listen + ": " + std::strerror(errno));
+    return errno_error("cannot listen on " + listen).error();
   }
-  if (::listen(impl->listen_fd.get(), 64) != 0) {
-    return make_error(Errc::kIo,
-                      "http-01 responder: listen " + listen + ": " + std::strerror(errno));
-  }
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof bound;
-  ::getsockname(impl->listen_fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen);
-  impl->port = bound.ss_family == AF_INET6
-                   ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                   : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (::listen(impl->listen_fd.get(), 128) != 0) return errno_error("listen " + listen).error();
+  SocketAddress bound;
+  bound.length = sizeof bound.storage;
+  ::getsockname(impl->listen_fd.get(), bound.get(), &bound.length);
+  impl->port = bound.port();
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
-    return make_error(Errc::kIo, "http-01 responder: pipe: " + std::string(std::strerror(errno)));
-  }
-  impl->wake_read = UniqueFd(pipefd[0]);
-  impl->wake_write = UniqueFd(pipefd[1]);
+  if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) return errno_error("pipe").error();
+  impl->wake_read.reset(pipefd[0]);
+  impl->wake_write.reset(pipefd[1]);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<Http01Responder>(new Http01Responder(std::move(impl)));
@@ -170,5 +316,9 @@ void Http01Responder::remove(const std::string& token) {
 int Http01Responder::port() const noexcept { return impl_->port; }
 
 std::size_t Http01Responder::requests_served() const noexcept { return impl_->served.load(); }
+
+std::size_t Http01Responder::connections_dropped() const noexcept { return impl_->dropped.load(); }
+
+std::size_t Http01Responder::connections_open() const noexcept { return impl_->open.load(); }
 
 }  // namespace acme

@@ -8,6 +8,8 @@
 //    failed or partial present(). It never throws.
 //  - Solvers MAY be called for several identifiers before any cleanup.
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,13 +36,33 @@ class Solver {
   virtual void cleanup(const ChallengeContext& ctx) noexcept = 0;
 };
 
-// Serves http://ADDR:PORT/.well-known/acme-challenge/TOKEN from memory in a background
-// thread. Usable standalone (acmectl issue) and shared by the agent for many orders.
+// Limits of the built-in HTTP-01 responder. The defaults suit a listener that stays open
+// on :80 for days: a validator sends its request at once, so anything slower is dropped.
+struct Http01ResponderOptions {
+  // Total time from accept to the last byte of the response: not an idle timer, so a
+  // client dripping one byte at a time is cut when it runs out.
+  std::chrono::milliseconds request_deadline{5000};
+  // Open connections at once. When full, a new connection replaces the oldest one still
+  // waiting for its request (an idle flood cannot lock the validator out).
+  std::size_t max_connections = 256;
+  // Request head (request line + headers) in bytes; larger ones get 431 and are closed.
+  std::size_t max_request_bytes = 8192;
+};
+
+// Serves http://ADDR:PORT/.well-known/acme-challenge/TOKEN from memory. One event-loop
+// thread (poll) serves every connection concurrently, within the limits above. Usable
+// standalone (acmectl issue) and shared by the agent for many orders.
+//
+// Contract: start() binds at once, so a busy port is reported before any order is created.
+// Every socket is close-on-exec. add()/remove() are thread-safe and take effect for the
+// next request. The destructor closes every connection and returns within a second.
 class Http01Responder {
  public:
-  // Binds at once so a busy port is reported before any order is created.
-  // listen: "ADDR:PORT", ":PORT" (all IPv4 interfaces) or "[::1]:PORT".
+  // listen: "ADDR:PORT", ":PORT" (all IPv4 interfaces) or "[::1]:PORT" (acme::parse_listen_address;
+  // port 0 binds a free port, see port()).
   static Result<std::unique_ptr<Http01Responder>> start(const std::string& listen);
+  static Result<std::unique_ptr<Http01Responder>> start(const std::string& listen,
+                                                        const Http01ResponderOptions& options);
   ~Http01Responder();
   Http01Responder(const Http01Responder&) = delete;
   Http01Responder& operator=(const Http01Responder&) = delete;
@@ -48,7 +70,12 @@ class Http01Responder {
   void add(const std::string& token, const std::string& key_authorization);
   void remove(const std::string& token);
   int port() const noexcept;
+  // Requests answered (any status).
   std::size_t requests_served() const noexcept;
+  // Connections closed before a request was answered: deadline, size limit or eviction.
+  std::size_t connections_dropped() const noexcept;
+  // Connections open right now.
+  std::size_t connections_open() const noexcept;
 
  private:
   struct Impl;
