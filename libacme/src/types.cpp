@@ -3,6 +3,8 @@
 
 #include <time.h>
 
+#include <initializer_list>
+
 #include "acme/problem.hpp"
 
 namespace acme {
@@ -21,10 +23,40 @@ Error missing(const char* what, const char* field) {
                     std::string(what) + " object has no valid \"" + field + "\" field");
 }
 
+// Copies the members `names` of `from` that are strings into `to`.
+void copy_strings(const json& from, std::initializer_list<const char*> names, json& to) {
+  for (const char* name : names) {
+    if (auto it = from.find(name); it != from.end() && it->is_string()) to[name] = *it;
+  }
+}
+
+// An embedded problem document (an order's or a challenge's "error") goes through
+// parse_problem, the one problem parser. Only the members it reads (RFC 8555 §6.7, §6.7.1)
+// are handed over, so the text is small and flat: dumping the whole member let a CA put a
+// deeply nested extra field in it ({"x":[[[[...]]]]}, 400 KB) and overflow the stack in
+// nlohmann's recursive dump(). A member parse_problem starts to read must be added here.
 std::optional<Problem> problem_member(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_object()) return std::nullopt;
-  return parse_problem(it->dump());
+  json flat = json::object();
+  copy_strings(*it, {"type", "title", "detail"}, flat);
+  if (auto st = it->find("status"); st != it->end() && st->is_number()) flat["status"] = *st;
+  if (auto subs = it->find("subproblems"); subs != it->end() && subs->is_array()) {
+    json out = json::array();
+    for (const auto& s : *subs) {
+      if (!s.is_object()) continue;
+      json sub = json::object();
+      copy_strings(s, {"type", "detail"}, sub);
+      if (auto id = s.find("identifier"); id != s.end() && id->is_object()) {
+        json ident = json::object();
+        copy_strings(*id, {"type", "value"}, ident);
+        sub["identifier"] = std::move(ident);
+      }
+      out.push_back(std::move(sub));
+    }
+    flat["subproblems"] = std::move(out);
+  }
+  return parse_problem(flat.dump());
 }
 
 Result<Identifier> parse_identifier(const json& j) {
