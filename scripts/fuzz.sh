@@ -13,6 +13,7 @@
 #   ACMECTL_FUZZ_WORK    where corpora, logs and crashes go (default: a new temp dir;
 #                        removed after a clean run, kept when something was found)
 #   ACMECTL_FUZZ_PARALLEL  targets run at once (default 1)
+#   ACMECTL_FUZZ_SKIP    targets left out when none are named (space-separated)
 #   ACMECTL_JOBS         build parallelism (default 2)
 #   ACMECTL_FUZZ_CC, ACMECTL_FUZZ_CXX   compilers (default clang-14 / clang++-14, else
 #                        clang / clang++; CC and CXX are ignored: they may name gcc)
@@ -55,7 +56,13 @@ for dir in tests/fuzz/corpus/*/; do
 done
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=("${all_targets[@]}")
+  for t in "${all_targets[@]}"; do
+    if [[ " ${ACMECTL_FUZZ_SKIP:-} " == *" $t "* ]]; then
+      echo "fuzz.sh: skipping $t (ACMECTL_FUZZ_SKIP)" >&2
+      continue
+    fi
+    targets+=("$t")
+  done
 fi
 
 echo "== configure + build: $build/ ($cxx, libFuzzer + ASan + UBSan)" >&2
