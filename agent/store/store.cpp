@@ -1,9 +1,14 @@
 #include "store/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +23,25 @@ struct StmtDeleter {
 };
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
 
+// SQLite's "disk I/O error" says neither what nor where: name the database and the system
+// error, and a full disk as such (issue 13 finding 10). -wal/-journal files sit beside it.
+std::string describe(sqlite3* db, const std::string& fallback) {
+  const int code = sqlite3_extended_errcode(db) & 0xff;
+  const int sys = sqlite3_system_errno(db);
+  const char* file = sqlite3_db_filename(db, "main");
+  const std::string path = file != nullptr && *file != '\0' ? file : "the database";
+  if (code == SQLITE_FULL || sys == ENOSPC) {
+    return "no space left on device writing " + path + " (or its -wal/-journal file)";
+  }
+  if (sys == EDQUOT) return "disk quota exceeded writing " + path;
+  if (code == SQLITE_IOERR || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
+    return fallback + " (" + path + (sys != 0 ? std::string(": ") + std::strerror(sys) : "") + ")";
+  }
+  return fallback;
+}
+
 acme::Error db_error(sqlite3* db, const std::string& what) {
-  return make_error(Errc::kIo, "store: " + what + ": " + sqlite3_errmsg(db));
+  return make_error(Errc::kIo, "store: " + what + ": " + describe(db, sqlite3_errmsg(db)));
 }
 
 Result<Stmt> prepare(sqlite3* db, const char* sql) {
@@ -129,7 +151,29 @@ void Store::DbCloser::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(
 Store::Store(sqlite3* db) : db_(db) {}
 Store::~Store() = default;
 
+// The database holds account URLs, settings and hook commands: only its owner may read it
+// (issue 13 finding 3). Created 0600 before SQLite sees it; SQLite gives its -wal, -shm and
+// -journal files the database's mode. An older database of ours loses its group/other bits.
+Result<void> make_private(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string p = path + suffix;
+    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (*suffix == '\0' ? O_CREAT : 0);
+    const int fd = ::open(p.c_str(), flags, 0600);
+    if (fd < 0) {
+      if (errno == ENOENT && *suffix != '\0') continue;
+      return make_error(Errc::kIo, "store: cannot open " + p + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 077) != 0) {
+      (void)::fchmod(fd, st.st_mode & 0700);
+    }
+    ::close(fd);
+  }
+  return acme::ok();
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  if (path != ":memory:" && !path.empty()) ACME_CHECK(make_private(path));
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -149,7 +193,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
 Result<void> Store::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
+    std::string msg = describe(db_.get(), err ? err : "unknown error");
     sqlite3_free(err);
     return make_error(Errc::kIo, "store: " + msg);
   }

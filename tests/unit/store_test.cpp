@@ -1,12 +1,14 @@
-#include <doctest/doctest.h>
+#include "store/store.hpp"
 
+#include <doctest/doctest.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
-
-#include "store/store.hpp"
 
 namespace {
 
@@ -42,8 +44,7 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   sqlite3_close(raw);
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message ==
-        "store: schema version 99 is newer than this acmectl understands (5)");
+  CHECK(s.error().message == "store: schema version 99 is newer than this acmectl understands (5)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {
@@ -188,8 +189,8 @@ TEST_CASE("store: revocation marks the serial, makes the record due, and a new s
   REQUIRE(r->has_value());
   CHECK((*r)->revoked());
   CHECK((*r)->revoked_serial == "0abc");
-  CHECK((*r)->next_check == 0);               // due now
-  CHECK((*r)->consecutive_failures == 2);     // nothing else touched
+  CHECK((*r)->next_check == 0);            // due now
+  CHECK((*r)->consecutive_failures == 2);  // nothing else touched
   auto m = s.certificate_metrics();
   REQUIRE(m);
   REQUIRE(m->size() == 1);
@@ -238,4 +239,65 @@ TEST_CASE("store: per-certificate window and preferred chain round-trip and foll
   CHECK((*r)->renew_before_days == 0);
   CHECK((*r)->preferred_chain.empty());
   CHECK((*r)->serial == "0abc");
+}
+
+// Issue 13 finding 3: the database is private to its owner.
+TEST_CASE("store: the database and its -wal/-shm files are created 0600 whatever the umask") {
+  TempDir dir;
+  const std::string db = dir.path + "/acmectl.db";
+  const mode_t old_umask = umask(022);
+  auto s = agent::Store::open(db);
+  umask(old_umask);
+  REQUIRE(s);
+  REQUIRE((*s)->upsert_account({"https://ca.test/dir", "/k", "https://ca.test/acct/1", ""}));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    REQUIRE(stat((db + suffix).c_str(), &st) == 0);
+    CHECK_MESSAGE((st.st_mode & 0777) == 0600, std::string(db + suffix));
+  }
+}
+
+TEST_CASE("store: an existing database readable by others is made private on open") {
+  TempDir dir;
+  const std::string db = dir.path + "/acmectl.db";
+  { REQUIRE(agent::Store::open(db)); }
+  REQUIRE(chmod(db.c_str(), 0644) == 0);
+  REQUIRE(agent::Store::open(db));
+  struct stat st {};
+  REQUIRE(stat(db.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+// Issue 13 finding 10: a failed write names the database.
+namespace {
+
+// add_event with the process's file size limit at `limit` bytes (SIGXFSZ ignored): a write
+// past it fails with EFBIG. (SQLite retries a short write, so this cannot stand for a full
+// disk, which it reports as SQLITE_FULL: tests/integration/disk_full.sh checks that case.)
+acme::Result<void> add_event_with_file_limit(agent::Store& s, rlim_t limit) {
+  struct rlimit old_limit {};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = limit;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto r = s.add_event({"ex", "failed", 1, std::string(20000, 'x')});
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  signal(SIGXFSZ, old_handler);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("store: a disk I/O error names the database file") {
+  TempDir dir;
+  const std::string db = dir.path + "/acmectl.db";
+  auto s = agent::Store::open(db);
+  REQUIRE(s);
+  auto r = add_event_with_file_limit(**s, 1);
+  REQUIRE_FALSE(r);
+  INFO(r.error().message);
+  CHECK(r.error().message.rfind("store: ", 0) == 0);
+  CHECK(r.error().message.find("disk I/O error (" + db) != std::string::npos);
+  CHECK(add_event_with_file_limit(**s, RLIM_INFINITY));  // usable again once writes work
 }
