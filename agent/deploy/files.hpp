@@ -2,8 +2,9 @@
 // Atomic file installation: write a temp file in the same directory, fsync, rename over the
 // target, fsync the directory. The previous version is kept as NAME.prev.
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 #include <vector>
 
 #include "acme/result.hpp"
@@ -38,7 +39,20 @@ acme::Result<void> install_files(const std::string& dir, const std::vector<FileS
 // pointing at either the whole old set or the whole new set. The previous version stays
 // (OUT/.NAME.d/vN-1, also reachable as OUT/NAME/../.NAME.d); older ones are removed.
 // An OUT/NAME that is still a plain directory (older layout) is moved aside first.
+//
+// No link is ever followed below OUT (issue 13 finding 2): OUT is opened once and every
+// create, rename and removal is relative to directory descriptors opened with O_NOFOLLOW.
+// Refused with kInvalidInput, one line naming the path, its mode and owner, touching
+// nothing: an OUT/.NAME.d (or OUT/NAME) that is a link where a directory belongs, is not
+// owned by the running user, or is writable by group or others; any link inside
+// OUT/.NAME.d. A write that fails for lack of space says which path:
+// "no space left on device writing OUT/.NAME.d/v2/.privkey.pem.tmp-... (write)".
 acme::Result<void> install_certificate_files(const std::string& out_root, const std::string& name,
                                              const std::vector<FileSpec>& files);
+
+// The checks install_certificate_files makes before writing, without writing a version:
+// call before ordering, so a hostile or read-only output directory fails before the CA is
+// asked for anything. Creates OUT if missing and probes that a file can be created in it.
+acme::Result<void> check_certificate_files(const std::string& out_root, const std::string& name);
 
 }  // namespace agent
