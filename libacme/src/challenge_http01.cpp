@@ -8,6 +8,7 @@
 
 #include "acme/base64url.hpp"
 #include "acme/challenge.hpp"
+#include "acme/unique_fd.hpp"
 
 namespace acme {
 namespace {
@@ -15,21 +16,41 @@ namespace {
 Result<void> check_token(const ChallengeContext& ctx) {
   // RFC 8555 §8.3: the token is base64url; anything else must never reach a path.
   if (!is_base64url(ctx.token) || ctx.token.size() > 256) {
-    return make_error(Errc::kProtocol, "challenge for " + ctx.identifier.value +
-                                           ": token is not base64url");
+    return make_error(Errc::kProtocol,
+                      "challenge for " + ctx.identifier.value + ": token is not base64url");
   }
   return ok();
 }
 
-// mkdir that reports whether it created the directory.
-Result<bool> ensure_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return true;
-  if (errno == EEXIST) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return false;
-    return make_error(Errc::kIo, "webroot: " + path + " exists and is not a directory");
+// Opens the directory `name` under parent without following a link, creating it when
+// missing (`created` set then). A link is refused, whatever it points at: followed, it could
+// lead a write (as root) anywhere outside the webroot (issue 13 finding 9).
+Result<UniqueFd> open_or_make_dir(int parent, const char* name, const std::string& shown,
+                                  bool& created) {
+  if (::mkdirat(parent, name, 0755) == 0) {
+    created = true;
+  } else if (errno != EEXIST) {
+    return make_error(Errc::kIo, "webroot: mkdir " + shown + ": " + std::strerror(errno));
   }
-  return make_error(Errc::kIo, "webroot: mkdir " + path + ": " + std::strerror(errno));
+  UniqueFd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd) return fd;
+  const int err = errno;
+  struct stat st {};
+  if ((err == ELOOP || err == ENOTDIR) && ::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      return make_error(Errc::kInvalidInput,
+                        "webroot: " + shown +
+                            " is a symbolic link: refusing to follow it out of the webroot "
+                            "(give the directory that really holds .well-known as the webroot)");
+    }
+    return make_error(Errc::kIo, "webroot: " + shown + " exists and is not a directory");
+  }
+  return make_error(Errc::kIo, "webroot: open " + shown + ": " + std::strerror(err));
+}
+
+// The existing directory `name` under parent, never through a link; invalid when absent.
+UniqueFd open_dir_nofollow(int parent, const char* name) {
+  return UniqueFd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
 }  // namespace
@@ -46,52 +67,74 @@ void Http01StandaloneSolver::cleanup(const ChallengeContext& ctx) noexcept {
 
 Result<void> Http01WebrootSolver::present(const ChallengeContext& ctx) {
   ACME_CHECK(check_token(ctx));
-  struct stat st {};
-  if (::stat(webroot_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  std::lock_guard lock(mu_);
+  // The webroot itself is the operator's choice (it may be a link); below it, every
+  // component is opened relative to its parent's descriptor, never through a link.
+  UniqueFd root(::open(webroot_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) {
     return make_error(Errc::kInvalidInput, "webroot " + webroot_ + " is not a directory");
   }
-  std::lock_guard lock(mu_);
   const std::string well_known = webroot_ + "/.well-known";
   const std::string dir = well_known + "/acme-challenge";
-  ACME_ASSIGN(bool made_wk, ensure_dir(well_known));
+  bool made_wk = false;
+  ACME_ASSIGN(auto wk, open_or_make_dir(root.get(), ".well-known", well_known, made_wk));
   created_well_known_ = created_well_known_ || made_wk;
-  ACME_ASSIGN(bool made_dir, ensure_dir(dir));
+  bool made_dir = false;
+  ACME_ASSIGN(auto ch, open_or_make_dir(wk.get(), "acme-challenge", dir, made_dir));
   created_challenge_dir_ = created_challenge_dir_ || made_dir;
+
+  // Written to a temp name, then renamed over TOKEN: whatever sits at TOKEN (a link
+  // included) is replaced, never written through. Tokens are base64url, so ".TOKEN.tmp"
+  // never collides with one.
   const std::string path = dir + "/" + ctx.token;
-  // O_NOFOLLOW: never write through a symlink planted in the webroot.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) {
+  const std::string tmp = "." + ctx.token + ".tmp";
+  ::unlinkat(ch.get(), tmp.c_str(), 0);  // left by a crash
+  UniqueFd fd(
+      ::openat(ch.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd) {
     return make_error(Errc::kIo, "webroot: cannot write " + path + ": " + std::strerror(errno));
   }
-  ::fchmod(fd, 0644);  // readable by the web server whatever our umask
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    ::unlinkat(ch.get(), tmp.c_str(), 0);
+    return make_error(Errc::kIo,
+                      std::string("webroot: ") + what + " " + path + ": " + std::strerror(err));
+  };
+  if (::fchmod(fd.get(), 0644) != 0) return fail("chmod");  // readable by the web server
   const std::string& data = ctx.key_authorization;
   size_t off = 0;
   while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    const ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      return make_error(Errc::kIo, "webroot: write " + path + ": " + std::strerror(err));
+      if (n == 0) errno = ENOSPC;
+      return fail("write");
     }
     off += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) {
-    return make_error(Errc::kIo, "webroot: close " + path + ": " + std::strerror(errno));
-  }
+  if (::close(fd.release()) != 0) return fail("close");
+  if (::renameat(ch.get(), tmp.c_str(), ch.get(), ctx.token.c_str()) != 0) return fail("rename to");
   return ok();
 }
 
 void Http01WebrootSolver::cleanup(const ChallengeContext& ctx) noexcept {
-  if (!is_base64url(ctx.token)) return;
+  if (!is_base64url(ctx.token) || ctx.token.size() > 256) return;
   std::lock_guard lock(mu_);
-  const std::string dir = webroot_ + "/.well-known/acme-challenge";
-  ::unlink((dir + "/" + ctx.token).c_str());
-  // Remove the directories we created, once empty (rmdir fails harmlessly otherwise).
-  if (created_challenge_dir_ && ::rmdir(dir.c_str()) == 0) created_challenge_dir_ = false;
+  // Relative to descriptors opened without following links: a link swapped in since
+  // present() cannot make us delete a file outside the webroot.
+  UniqueFd root(::open(webroot_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return;
+  UniqueFd wk = open_dir_nofollow(root.get(), ".well-known");
+  if (!wk) return;
+  if (UniqueFd ch = open_dir_nofollow(wk.get(), "acme-challenge"); ch) {
+    ::unlinkat(ch.get(), ctx.token.c_str(), 0);
+  }
+  // Remove the directories we created, once empty (fails harmlessly otherwise).
+  if (created_challenge_dir_ && ::unlinkat(wk.get(), "acme-challenge", AT_REMOVEDIR) == 0) {
+    created_challenge_dir_ = false;
+  }
   if (created_well_known_ && !created_challenge_dir_ &&
-      ::rmdir((webroot_ + "/.well-known").c_str()) == 0) {
+      ::unlinkat(root.get(), ".well-known", AT_REMOVEDIR) == 0) {
     created_well_known_ = false;
   }
 }
