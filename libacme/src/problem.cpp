@@ -2,13 +2,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/escape.hpp"
+
 namespace acme {
 namespace {
 
+// Text from the CA is escaped as it arrives (issue 13 finding 7): no control character or
+// terminal escape in a problem document reaches a log, the store or a terminal raw. Line
+// breaks and tabs become spaces: a detail is read as one line.
 std::string str_member(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
+  std::string text = it->get<std::string>();
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return escape_control(text);
 }
 
 std::optional<Identifier> identifier_member(const nlohmann::json& j) {
@@ -34,8 +43,8 @@ std::optional<Problem> parse_problem(std::string_view body) {
   if (auto it = j.find("subproblems"); it != j.end() && it->is_array()) {
     for (const auto& s : *it) {
       if (!s.is_object()) continue;
-      p.subproblems.push_back({str_member(s, "type"), str_member(s, "detail"),
-                               identifier_member(s)});
+      p.subproblems.push_back(
+          {str_member(s, "type"), str_member(s, "detail"), identifier_member(s)});
     }
   }
   return p;

@@ -1,5 +1,6 @@
 #include "acme/result.hpp"
 
+#include "acme/escape.hpp"
 #include "acme/problem.hpp"
 
 namespace acme {
@@ -54,11 +55,12 @@ std::string Error::to_string() const {
     if (out.find(d) == std::string::npos) out += (out.empty() ? "" : ": ") + d;
   }
   if (retry_after) out += " (retry after " + std::to_string(retry_after->count()) + "s)";
-  // One line, always: server-provided text may contain newlines.
+  // One line, always: server-provided text may contain newlines. Every other control
+  // character (an ANSI escape in a CA's detail, a name, a hook's output) is shown as \xNN.
   for (char& c : out) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  return out;
+  return escape_control(out);
 }
 
 Error&& Error::context(const std::string& what) && {
@@ -78,16 +80,15 @@ bool is_retryable(const Error& error) noexcept {
     case Errc::kNetwork:
     case Errc::kTimeout:
     case Errc::kIo:
-    case Errc::kCancelled:
-      return true;
+    case Errc::kCancelled: return true;
     case Errc::kHttp:
       return error.http_status >= 500 || error.http_status == 429 || error.http_status == 0;
     case Errc::kAcmeProblem: {
       if (!error.problem) return error.http_status >= 500;
       const std::string t = error.problem->acme_type();
       // RFC 8555 §6.7: these describe a state of the server, not of the request.
-      return t == "rateLimited" || t == "serverInternal" || t == "badNonce" ||
-             t == "connection" || t == "dns" || error.http_status >= 500;
+      return t == "rateLimited" || t == "serverInternal" || t == "badNonce" || t == "connection" ||
+             t == "dns" || error.http_status >= 500;
     }
     case Errc::kProtocol:  // a CA answering garbage is usually transient (proxy, outage)
       return true;
@@ -96,8 +97,7 @@ bool is_retryable(const Error& error) noexcept {
     case Errc::kTls:
     case Errc::kInvalidInput:
     case Errc::kCrypto:
-    case Errc::kInternal:
-      return false;
+    case Errc::kInternal: return false;
   }
   return false;
 }
