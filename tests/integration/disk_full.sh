@@ -7,17 +7,21 @@
 # the database or key file, not only "disk I/O error".
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
-lib_init "$@"
 
 skip() {
   echo "# SKIP disk_full: $*" >&2
   exit 0
 }
 ((EUID == 0)) || skip "needs root to mount a tmpfs"
+lib_init "$@"
 
 MOUNTS=()
-# Unmount before lib.sh's cleanup removes $TMP; keep the test's exit status.
-trap 'rc=$?; for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m"; done; (exit $rc); _lib_cleanup' EXIT
+# Unmount before lib.sh's cleanup removes $TMP, and hand it the test's exit status.
+unmount_all() {
+  local m
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+}
+trap 'rc=$?; set +e; unmount_all; (exit "$rc"); _lib_cleanup' EXIT
 
 mount_tmpfs() { # DIR SIZE
   mkdir -p "$1"
