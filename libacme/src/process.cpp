@@ -177,6 +177,13 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   rc = spec.argv[0].find('/') == std::string::npos
            ? posix_spawnp(&pid, c_argv[0], &s.actions, &s.attr, c_argv.data(), c_env.data())
            : posix_spawn(&pid, c_argv[0], &s.actions, &s.attr, c_argv.data(), c_env.data());
+  if (rc == ENOEXEC && spec.argv[0].find('/') != std::string::npos) {
+    // A script without "#!": run it with /bin/sh, as execvp(3) and the shell do.
+    std::vector<std::string> sh_argv = {"/bin/sh"};
+    sh_argv.insert(sh_argv.end(), argv.begin(), argv.end());
+    auto c_sh_argv = c_array(sh_argv);
+    rc = posix_spawn(&pid, c_sh_argv[0], &s.actions, &s.attr, c_sh_argv.data(), c_env.data());
+  }
   out_w.reset();
   if (rc != 0) {
     // glibc reports a failed execve here (ENOENT, EACCES, ENOEXEC...). Resource errors

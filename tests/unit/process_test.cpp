@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,6 +96,20 @@ TEST_CASE("process: a program that cannot be executed is a result, status 127") 
   CHECK(r.exec_errno == ENOENT);
   CHECK(r.exit_code == 127);
   CHECK(r.describe(milliseconds(1)) == "could not be executed: No such file or directory");
+}
+
+TEST_CASE("process: a script without #! runs under /bin/sh, as execvp(3) would run it") {
+  char path[] = "/tmp/acmectl-process-script-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string body = "echo \"no shebang: $1\"\n";
+  REQUIRE(::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()));
+  ::fchmod(fd, 0700);
+  ::close(fd);
+  auto r = run({.argv = {path, "arg"}});
+  ::unlink(path);
+  CHECK(r.success());
+  CHECK(r.output == "no shebang: arg\n");
 }
 
 TEST_CASE("process: a timeout stops the whole process group") {
