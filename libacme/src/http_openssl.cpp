@@ -661,8 +661,14 @@ class OpensslHttpClient final : public HttpClient {
       proxy = std::move(*parsed);
     }
     const Url& first_hop = proxy ? *proxy : url;
-    ACME_ASSIGN(int fd, tcp_connect(first_hop.host, first_hop.port, deadline));
-    conn_.adopt(fd);
+    auto fd = tcp_connect(first_hop.host, first_hop.port, deadline);
+    if (!fd) {
+      if (!proxy) return std::move(fd).error();
+      return make_error(fd.error().code, "proxy " + first_hop.host + ":" +
+                                              std::to_string(first_hop.port) + ": " +
+                                              fd.error().message);
+    }
+    conn_.adopt(*fd);
     if (proxy) ACME_CHECK(proxy_connect(url, *proxy, deadline));
     return tls_handshake(url, deadline);
   }
