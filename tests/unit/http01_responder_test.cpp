@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -180,20 +181,35 @@ TEST_CASE("http01 responder: an over-size request head gets 431 and is closed") 
   CHECK(answer.rfind("HTTP/1.1 431 ", 0) == 0);
 }
 
-TEST_CASE("http01 responder: destroyed within a second with idle connections open") {
+TEST_CASE("http01 responder: destroyed within a second with idle and dripping clients") {
   auto r = start();
   std::vector<UniqueFd> idle;
   for (int i = 0; i < 50; ++i) idle.push_back(connect_to(r->port()));
   send_all(idle[0].get(), "GET /.well-known/acme-ch");
-  for (int attempt = 0; attempt < 100 && r->connections_open() < 50; ++attempt) {
+  // One client drips a byte every 50 ms for up to 3 s while the responder is destroyed.
+  UniqueFd drip = connect_to(r->port());
+  std::atomic<bool> stop_drip{false};
+  std::thread dripper([&] {
+    const auto until = Clock::now() + milliseconds(3000);
+    while (!stop_drip && Clock::now() < until) {
+      if (::send(drip.get(), "x", 1, MSG_NOSIGNAL) != 1) break;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  });
+  for (int attempt = 0; attempt < 100 && r->connections_open() < 51; ++attempt) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  REQUIRE(r->connections_open() == 50);
+  CHECK(r->connections_open() == 51);
+  std::this_thread::sleep_for(milliseconds(200));  // the drip is under way
   const auto t0 = Clock::now();
   r.reset();
-  CHECK(Clock::now() - t0 < milliseconds(1000));
+  const auto took = Clock::now() - t0;
+  stop_drip = true;
+  dripper.join();
+  CHECK(took < milliseconds(1000));
   // Every connection was closed by the responder, not left to the kernel.
   for (auto& fd : idle) CHECK(closed_within(fd.get(), milliseconds(100)));
+  CHECK(closed_within(drip.get(), milliseconds(100)));
 }
 
 TEST_CASE("http01 responder: listening and accepted sockets are close-on-exec") {
