@@ -46,7 +46,9 @@ Control endpoint (plain HTTP on 127.0.0.1:C; use curl):
                        "statuses": {"200": n, ...}, "answers": {"POST /order-plz 201":
                        n, ...} and "problems": {"badNonce": n, ...} (the answers
                        Pebble gave to the requests forwarded),
-                       "rules": [...], "log": [[t_unix, method, path, action], ...]}
+                       "rules": [...], "log": [[t_unix, method, path, action, status,
+                       problem], ...]} (action: forward or the fault's kind; status
+                       and problem: Pebble's answer to a forwarded request, else 0, "")
     GET  /healthz      "ok"
 Counts include requests answered with a fault; the log keeps the last 2000.
 
@@ -93,7 +95,8 @@ class State:
         self.log = []
 
     def see(self, method, path):
-        """Counts the request and returns the rule to apply (a copy), or None."""
+        """Counts the request; returns the rule to apply (a copy) or None, and its log
+        entry."""
         prefix = "/" + path.lstrip("/").split("/", 1)[0]
         with self.lock:
             self.requests += 1
@@ -115,15 +118,18 @@ class State:
                 chosen = dict(rule)
                 self.faults[rule["kind"]] = self.faults.get(rule["kind"], 0) + 1
                 break
-            self.log.append([round(time.time(), 3), method, path,
-                             chosen["kind"] if chosen else "forward"])
+            entry = [round(time.time(), 3), method, path,
+                     chosen["kind"] if chosen else "forward", 0, ""]
+            self.log.append(entry)
             del self.log[:-2000]
-            return chosen
+            return chosen, entry
 
-    def answered(self, method, path, status, problem_type):
+    def answered(self, entry, status, problem_type):
         """Records the upstream's answer to a request forwarded."""
+        method, path = entry[1], entry[2]
         prefix = "/" + path.lstrip("/").split("/", 1)[0]
         with self.lock:
+            entry[4], entry[5] = status, problem_type
             key = str(status)
             self.statuses[key] = self.statuses.get(key, 0) + 1
             key = "%s %s %d" % (method, prefix, status)
@@ -143,7 +149,7 @@ class State:
                 "answers": dict(self.answers),
                 "problems": dict(self.problems),
                 "rules": [dict(r) for r in self.rules],
-                "log": list(self.log),
+                "log": [list(e) for e in self.log],
             }
 
 
@@ -191,7 +197,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
     def handle_one(self):
         body = self.read_body()
         path = urllib.parse.urlsplit(self.path).path
-        rule = STATE.see(self.command, path)
+        rule, self.entry = STATE.see(self.command, path)
         kind = rule["kind"] if rule else None
         if kind in ("500", "503", "429"):
             self.canned(rule)
@@ -296,7 +302,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                 problem = str(json.loads(data).get("type", "")).rsplit(":", 1)[-1]
             except (ValueError, AttributeError):
                 problem = "unparsable"
-        STATE.answered(self.command, urllib.parse.urlsplit(self.path).path, resp.status, problem)
+        STATE.answered(self.entry, resp.status, problem)
         self.send_response_only(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in HOP_BY_HOP and k.lower() not in ("server", "date"):
