@@ -199,34 +199,7 @@ tail -n +2 "$OUT_DIR/scale.csv" | while IFS=, read -r n st rss th idle pm px sm 
     "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$th" "$idle" "$pm" "$px" "$sm" "$sx" \
     "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')"
 done
-python3 - "$OUT_DIR/scale.csv" "$OUT_DIR/scale.png" <<'PY' || log "no plot (python3-matplotlib missing? bench/deps.sh)"
-import csv, sys
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-rows = list(csv.DictReader(open(sys.argv[1])))
-n = [int(r["certificates"]) for r in rows]
-panels = [
-    ("agent start (ms)", [("start", "start_ms", 1)]),
-    ("memory (MiB)", [("RSS idle", "rss_kib", 1024), ("peak RSS (after scrapes)", "peak_rss_kib", 1024)]),
-    ("scheduler pass (ms)", [("median", "pass_median_ms", 1), ("max", "pass_max_ms", 1)]),
-    ("/metrics scrape (ms)", [("median", "scrape_median_ms", 1), ("max", "scrape_max_ms", 1)]),
-    ("idle CPU (ms per minute)", [("idle CPU", "idle_cpu_ms_per_min", 1)]),
-]
-fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
-for ax, (title, series) in zip(axes, panels):
-    for label, key, div in series:
-        ax.plot(n, [float(r[key]) / div for r in rows], marker="o", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=1)
-    ax.set_xlabel("certificates in the store")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    if len(series) > 1:
-        ax.legend(fontsize=8)
-fig.suptitle("acmectl agent vs store size (log-log; linear growth = slope 1)")
-fig.tight_layout()
-fig.savefig(sys.argv[2], dpi=90)
-PY
+/usr/bin/python3 "$BENCH_DIR/scale_plot.py" "$OUT_DIR/scale.csv" "$OUT_DIR/scale.png" ||
+  log "no plot (python3-matplotlib missing? bench/deps.sh)"
 if [[ -n "${PLOT:-}" && -f "$OUT_DIR/scale.png" ]]; then cp "$OUT_DIR/scale.png" "$PLOT"; fi
 log "CSV $OUT_DIR/scale.csv, plot $OUT_DIR/scale.png; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
