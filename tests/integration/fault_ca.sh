@@ -12,7 +12,7 @@
 # URL); `show --json` records it (consecutive_failures 1, last_error, a "failed"
 # event); the next plain `renew` reports the backoff with its time (now + the delay
 # above, so Retry-After is respected) while the certificate IS due, and neither it nor
-# an agent running for 3 s on the same state dir sends a single request to the CA
+# an agent running for 2 s on the same state dir sends a single request to the CA
 # (the proxy's count: no hot loop, the backoff is persisted across processes); once
 # the fault is gone `renew --force` succeeds and resets the failure count. For the
 # first fault the backoff is instead made to expire (next_attempt moved into the
@@ -67,13 +67,14 @@ wait_due() {
 }
 
 TOTAL_FAULTS=0
-# fault_case KIND PATH_RE RETRY_AFTER BACKOFF ERROR_ERE [expire]: BACKOFF is the delay
-# in seconds from the failure, or @EPOCH for the time a Retry-After date names.
+# fault_case KIND PATH_RE RETRY_AFTER BACKOFF ERROR_ERE [force|expire [BODY_FILE]]:
+# BACKOFF is the delay in seconds from the failure, or @EPOCH for the time a Retry-After
+# date names; BODY_FILE is the body of a "replace" fault.
 fault_case() {
-  local kind=$1 path=$2 retry_after=$3 backoff=$4 want=$5 how=${6:-force}
+  local kind=$1 path=$2 retry_after=$3 backoff=$4 want=$5 how=${6:-force} body_file=${7:-}
   local t0 t1 before after next fired serial_before
   proxy_ctl reset
-  inject "$kind" "$path" -1 "$retry_after"
+  inject "$kind" "$path" -1 "$retry_after" 0 "$body_file"
   serial_before=$(cert_serial "$live/cert.pem")
 
   t0=$(date +%s)
@@ -81,6 +82,8 @@ fault_case() {
   t1=$(date +%s)
   error_line
   assert_match "$ERR_LINE" "$want" "error line for fault $kind on $path"
+  # Whatever the CA says reaches the terminal escaped (the 500's detail carries ESC[31m).
+  ! grep -q $'\x1b' "$ERR_FILE" "$OUT_FILE" || fail "a raw ESC from the CA reached acmectl's output"
   fired=$(proxy_counts | jq -r --arg k "$kind" '.faults[$k] // 0')
   ((fired >= 1)) || fail "the proxy injected no $kind fault"
   TOTAL_FAULTS=$((TOTAL_FAULTS + fired))
@@ -114,19 +117,19 @@ fault_case() {
   "$ACMECTL" agent --config "$TMP/agent.toml" </dev/null >"$TMP/agent.log" 2>&1 &
   local agent_pid=$!
   _LIB_PIDS+=("$agent_pid")
-  sleep 3
+  sleep 2
   kill -0 "$agent_pid" 2>/dev/null || {
     cat "$TMP/agent.log" >&2
-    fail "the agent exited during the 3 s window"
+    fail "the agent exited during the 2 s window"
   }
   stop_pid "$agent_pid"
   run_acmectl renew "$name" --state-dir "$state"
   grep -q "^$name: backoff" "$OUT_FILE" || fail "the second renew did not report the backoff"
   after=$(proxy_requests)
-  assert_eq "$((after - before))" 0 "requests to the CA during the backoff (2 renews + 3 s of agent)"
+  assert_eq "$((after - before))" 0 "requests to the CA during the backoff (2 renews + 2 s of agent)"
   show_json
   assert_eq "$(jq -r .consecutive_failures "$TMP/show.json")" 1 "consecutive_failures after the backoff window"
-  ok "$kind on $path: exit 1 ($during requests), recorded, backoff $((next - t1))..$((next - t0)) s persisted; 0 requests in 2 renews + 3 s of agent"
+  ok "$kind on $path: exit 1 ($during requests), recorded, backoff $((next - t1))..$((next - t0)) s persisted; 0 requests in 2 renews + 2 s of agent"
 
   proxy_ctl clear
   if [[ "$how" == expire ]]; then
@@ -153,6 +156,22 @@ fault_case 503 '^/dir$' 900 900 'dir.*HTTP 503'
 fault_case 503 '^/nonce-plz$' "$ra_date" "@$ra_epoch" 'nonce-plz.*HTTP 503'
 fault_case 429 '^/order-plz$' 3600 3600 'order-plz.*HTTP 429.*rateLimited'
 fault_case drop '^/finalize-order/' "" 60 'finalize.*finalize-order'
+# A hostile CA answer: the certificate download returns a valid chain for another key
+# (Pebble's own TLS listener certificate): refused before anything is installed.
+cat "$PEBBLE_TLS_CERT" "$PEBBLE_CA_BUNDLE" >"$TMP/other-key-chain.pem"
+fault_case replace '^/certZ/' "" 60 'does not match' force "$TMP/other-key-chain.pem"
+
+# The CA's escape sequence was recorded escaped, and no private key went to the database
+# or a log.
+expect_rc 0 show "$name" --json --state-dir "$state"
+jq -r '.events[].detail' "$OUT_FILE" | grep -qF '\x1b[31mESC' ||
+  fail "the 500's detail is not in the events, escaped as \\x1b"
+! sqlite3 "$state/acmectl.db" .dump | grep -q 'PRIVATE KEY' || fail "a private key is in the database"
+! grep -q 'PRIVATE KEY' "$TMP/agent.log" || fail "a private key is in the agent's log"
+for key in "$state"/accounts/*/account.key "$live/privkey.pem"; do
+  assert_mode "$key" 600
+done
+ok "the CA's ESC is stored and shown as \\x1b; no private key in the database or logs; keys 0600"
 
 orders=$(grep -c 'POST /order-plz' "$TMP/pebble/pebble.log" || true)
 log "faults injected: $TOTAL_FAULTS; Pebble saw $orders newOrder requests in all"

@@ -49,12 +49,14 @@ proxy_ctl() {
   curl -sf --max-time 5 -X POST -o /dev/null "$PROXY_CTL/$1" || fail "fault proxy: POST /$1 failed"
 }
 
-# inject KIND PATH_RE [COUNT] [RETRY_AFTER] [DELAY_MS]: the next COUNT (default: every,
-# -1) requests whose path matches PATH_RE get fault KIND (500 503 429 drop stall delay).
+# inject KIND PATH_RE [COUNT] [RETRY_AFTER] [DELAY_MS] [BODY_FILE]: the next COUNT
+# (default: every, -1) requests whose path matches PATH_RE get fault KIND (500 503 429
+# drop stall delay replace; see fault_proxy.py).
 inject() {
   curl -sf --max-time 5 -X POST -G -o /dev/null "$PROXY_CTL/fault" \
     --data-urlencode "kind=$1" --data-urlencode "path=$2" --data-urlencode "count=${3:--1}" \
-    --data-urlencode "retry_after=${4:-}" --data-urlencode "delay_ms=${5:-0}" ||
+    --data-urlencode "retry_after=${4:-}" --data-urlencode "delay_ms=${5:-0}" \
+    --data-urlencode "body_file=${6:-}" ||
     fail "fault proxy: could not add rule $*"
 }
 

@@ -31,13 +31,16 @@ How it works, and why this way:
              is closed without an answer
       delay  the request is held delay_ms (at most 20000) milliseconds, then
              forwarded and answered normally (to hold a window open for a race)
+      replace  the request is forwarded, and Pebble's answer is passed on with its
+             status and headers but the body replaced by the contents of body_file
+             (a hostile CA's answer, e.g. a certificate for another key)
     A rule matches the request path (without the query) by a Python regular
     expression (re.search) and, optionally, the method; it fires COUNT times
     (-1: until cleared). The first matching rule with shots left wins.
 
 Control endpoint (plain HTTP on 127.0.0.1:C; use curl):
     POST /fault?path=RE&kind=KIND[&count=N][&retry_after=S][&method=M][&delay_ms=MS]
-                       add a rule
+                       [&body_file=PATH]  add a rule
     POST /clear        drop every rule (counts are kept)
     POST /reset        drop every rule and zero the counts
     GET  /counts       JSON: {"requests": N, "by_path": {"/order-plz": n, ...},
@@ -73,7 +76,7 @@ HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
     "trailer", "transfer-encoding", "upgrade", "content-length",
 }
-KINDS = ("500", "503", "429", "drop", "stall", "delay")
+KINDS = ("500", "503", "429", "drop", "stall", "delay", "replace")
 MAX_BODY = 8 * 1024 * 1024
 
 
@@ -206,6 +209,9 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         elif kind == "delay":
             time.sleep(rule["delay_ms"] / 1000.0)
             self.forward(body)
+        elif kind == "replace":
+            with open(rule["body_file"], "rb") as f:
+                self.forward(body, replacement=f.read())
         else:
             self.forward(body, drop=(kind == "drop"))
 
@@ -215,7 +221,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         if status == 500:
             ctype = "application/problem+json"
             body = json.dumps({"type": "urn:ietf:params:acme:error:serverInternal",
-                               "detail": "fault_proxy: injected internal error",
+                               "detail": "fault_proxy: injected internal error \u001b[31mESC\u001b[0m",
                                "status": 500}).encode()
         elif status == 503:
             ctype = "text/html"
@@ -285,7 +291,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                     raise
         raise RuntimeError("unreachable")
 
-    def forward(self, body, drop=False):
+    def forward(self, body, drop=False, replacement=None):
         try:
             resp, data = self.upstream_send(body)
         except (OSError, http.client.HTTPException) as e:
@@ -303,6 +309,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             except (ValueError, AttributeError):
                 problem = "unparsable"
         STATE.answered(self.entry, resp.status, problem)
+        if replacement is not None:
+            data = replacement
         self.send_response_only(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in HOP_BY_HOP and k.lower() not in ("server", "date"):
@@ -361,7 +369,11 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             except (re.error, ValueError) as e:
                 self.reply(400, {"error": str(e)})
                 return
+            if kind == "replace" and not q.get("body_file"):
+                self.reply(400, {"error": "replace needs body_file=PATH"})
+                return
             rule = {"path": q["path"], "kind": kind, "count": count, "fired": 0,
+                    "body_file": q.get("body_file", ""),
                     "delay_ms": delay_ms,
                     "method": q.get("method", ""), "retry_after": q.get("retry_after", "")}
             with STATE.lock:
