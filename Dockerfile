@@ -3,7 +3,8 @@
 # Both stages are Debian 12, the release acmectl is built and tested on; the final
 # stage carries only the shared libraries acmectl links (checked against the built
 # binary by tests/integration/dockerfile_acmectl.sh), curl for the HEALTHCHECK, and
-# runs as an unprivileged user.
+# runs as an unprivileged user. SQLite, c-ares and ldns are linked from their static
+# archives (ACMECTL_STATIC_DEPS, cmake/AcmectlStatic.cmake): no package for them here.
 
 FROM debian:12.11-slim AS build
 RUN apt-get update \
@@ -23,8 +24,7 @@ FROM debian:12.11-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        ca-certificates curl \
-       libssl3 libcurl4 libc-ares2 libsqlite3-0 libspdlog1.10 libfmt9 \
-       libtomlplusplus3 libcpp-httplib0.11 libldns3 \
+       libssl3 libcurl4 libspdlog1.10 libfmt9 libtomlplusplus3 libcpp-httplib0.11 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10002 acmectl \
     && useradd --system --uid 10002 --gid acmectl --home-dir /var/lib/acmectl \

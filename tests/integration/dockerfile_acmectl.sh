@@ -41,7 +41,12 @@ build_pkgs=$(packages "$(head -n "$((final_start - 1))" <<<"$joined")")
 base_pkgs=$'libc6\nlibgcc-s1\nlibstdc++6'
 missing=()
 while read -r soname; do
-  path=$(dpkg -S "*/$soname" 2>/dev/null | head -n 1) || true
+  # The file the loader really uses (ldd), so that a soname several packages ship
+  # (libm.so.6: libc6 and libc6-i386) names the package of this architecture.
+  file=$(ldd "$ACMECTL" | awk -v s="$soname" '$1 == s && $3 ~ /^\// {print $3; exit}')
+  path=""
+  [[ -z "$file" ]] || path=$(dpkg -S "$file" 2>/dev/null | head -n 1) || true
+  [[ -n "$path" ]] || path=$(dpkg -S "*/$soname" 2>/dev/null | head -n 1) || true
   [[ -n "$path" ]] || fail "no Debian package ships $soname (linked by acmectl)"
   pkg=${path%%:*}
   grep -qxF "$pkg" <<<"$final_pkgs"$'\n'"$base_pkgs" || missing+=("$pkg ($soname)")
