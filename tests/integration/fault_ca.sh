@@ -11,12 +11,17 @@
 # `acmectl renew --force NAME` fails (exit 1, one error line naming the step and the
 # URL); `show --json` records it (consecutive_failures 1, last_error, a "failed"
 # event); the next plain `renew` reports the backoff with its time (now + the delay
-# above, so Retry-After is respected) while the certificate IS due, and neither it nor
-# an agent running for 2 s on the same state dir sends a single request to the CA
+# above, so Retry-After is respected) while the certificate IS due, and neither it, a
+# second renew, `acmectl issue` of the same name without --force, nor an agent running
+# for 2 s on the same state dir sends a single request to the CA
 # (the proxy's count: no hot loop, the backoff is persisted across processes); once
 # the fault is gone `renew --force` succeeds and resets the failure count. For the
 # first fault the backoff is instead made to expire (next_attempt moved into the
 # past in the store, as agent_backoff.sh does): a plain `renew` then renews.
+# A hostile answer too: the certificate download replaced by a valid chain for another
+# key is refused ("does not match the CSR key"), nothing installed. The 500's detail
+# carries ESC[31m: it reaches stdout, stderr and the events escaped (\x1b). No private
+# key is in the database or the agent's log; the keys are 0600.
 # The stall past the HTTP timeout is fault_ca_stall.sh (60 s by itself).
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
@@ -125,11 +130,15 @@ fault_case() {
   stop_pid "$agent_pid"
   run_acmectl renew "$name" --state-dir "$state"
   grep -q "^$name: backoff" "$OUT_FILE" || fail "the second renew did not report the backoff"
+  # `acmectl issue` of the recorded names without --force runs the same pipeline.
+  run_acmectl issue -d "$name" "${PROXY_ARGS[@]}" --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
+    --state-dir "$state" --out "$TMP/live"
+  ((RC == 0 || RC == 1)) || fail "issue inside the backoff: exit $RC"
   after=$(proxy_requests)
-  assert_eq "$((after - before))" 0 "requests to the CA during the backoff (2 renews + 2 s of agent)"
+  assert_eq "$((after - before))" 0 "requests to the CA during the backoff (2 renews, 1 issue, 2 s of agent)"
   show_json
   assert_eq "$(jq -r .consecutive_failures "$TMP/show.json")" 1 "consecutive_failures after the backoff window"
-  ok "$kind on $path: exit 1 ($during requests), recorded, backoff $((next - t1))..$((next - t0)) s persisted; 0 requests in 2 renews + 2 s of agent"
+  ok "$kind on $path: exit 1 ($during requests), recorded, backoff $((next - t1))..$((next - t0)) s persisted; 0 requests in 2 renews, 1 issue and 2 s of agent"
 
   proxy_ctl clear
   if [[ "$how" == expire ]]; then

@@ -7,6 +7,7 @@
 # from Pebble's answers and stay bounded: at least a quarter of the accepted POSTs
 # (the fault was really there: 50% rejection gives one retry per POST on average)
 # and at most twice as many (a retry loop would show); no other error answer.
+# FAULT_NONCE_ROUNDS=N runs N issuances instead of 20 (a long variant for bench/).
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../support/fault_lib.sh
@@ -17,7 +18,8 @@ PEBBLE_WFE_NONCEREJECT=50 start_fixture "$TMP/pebble"
 start_fault_proxy 75
 log "private Pebble with PEBBLE_WFE_NONCEREJECT=50 behind the fault proxy"
 
-rounds=20
+rounds=${FAULT_NONCE_ROUNDS:-20}
+[[ "$rounds" =~ ^[1-9][0-9]{0,3}$ ]] || fail "FAULT_NONCE_ROUNDS must be 1..9999, got '$rounds'"
 t0=$(date +%s)
 for ((i = 1; i <= rounds; i++)); do
   name=n$i.nonce.acmectl.test
