@@ -45,7 +45,7 @@
 #   ACMECTL_BIN            acmectl binary to measure (default: build-bench/bin/acmectl,
 #                          built from this tree in Release with -j2 first)
 #   BENCH_PEBBLE_DIR       use the Pebble that pebble_fixture.sh started in that
-#                          directory instead of starting one (the ctest smoke run)
+#                          directory instead of starting one
 #
 # Every client runs with PATH=/usr/sbin:/usr/bin:/sbin:/bin.
 #
