@@ -49,7 +49,8 @@ static int read_response(SSL *ssl, int *status) {
   }
   if (length < 0) {
     /* chunked: read until the terminating zero-length chunk */
-    while (strstr(buf + head, "\r\n0\r\n\r\n") == NULL && strncmp(buf + head, "0\r\n\r\n", 5) != 0) {
+    while (strstr(buf + head, "\r\n0\r\n\r\n") == NULL &&
+           strncmp(buf + head, "0\r\n\r\n", 5) != 0) {
       if (have == sizeof(buf) - 1) return -1;
       int n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
       if (n <= 0) return -1;
