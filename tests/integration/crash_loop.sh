@@ -20,9 +20,9 @@
 # records its runs (start/end, name, serial), and a post hook. Each iteration
 # runs one of, by the seeded schedule:
 #   agent      `acmectl agent` (the first of an epoch on an empty state dir),
-#              killed after 0..5 s (0..3 s on the first start)
+#              killed after 0..4 s (0..3 s on the first start)
 #   renew      `acmectl renew --force NAME`, killed after 0..3 s
-#   rollover   `acmectl account rollover`, killed after 0..1.5 s
+#   rollover   `acmectl account rollover`, killed after 0..0.15 s
 # then checks what was left behind (see check_state). A command that finished
 # before its kill is not counted as a kill. At the end the agent runs without
 # kills until every certificate was renewed after the last kill (a certificate
@@ -149,14 +149,17 @@ key_type = "rsa2048"
 deploy_hook = "$hooks/deploy-$epoch.sh"
 TOML
   account_sum="" # sha256 of the account key registered in this epoch
-  declare -gA set_ok=()
+  registered=0   # "(registered)" log lines in this epoch
   log "epoch $epoch: empty state dir $state"
 }
 
 # --- violations: collected, the loop goes on; the test fails at the end.
 violations=()
 iter=0
+declare -A violation_seen=()
 violation() {
+  [[ -z "${violation_seen["$epoch $*"]:-}" ]] || return 0 # reported once
+  violation_seen["$epoch $*"]=1
   violations+=("iteration $iter (epoch $epoch): $*")
   echo "VIOLATION: iteration $iter (epoch $epoch): $*" >&2
 }
@@ -168,6 +171,7 @@ run_log=""
 kills=0
 declare -A n_action=() n_killed=() phase_count=()
 backoff_nudges=0
+rollovers_done=0
 serials_seen=() # "EPOCH NAME SERIAL", every serial found installed or recorded
 
 # kill_after MS CMD...: runs acmectl CMD in the background, SIGKILLs it after MS
@@ -226,13 +230,30 @@ phase_of() {
 sql() { sqlite3 -batch -noheader "$db" "$@" 2>&1; }
 account_dir() { find "$state/accounts" -mindepth 1 -maxdepth 1 -type d 2>/dev/null; }
 
+# One sqlite3 run per check: integrity, the number of accounts, each
+# certificate's recorded serial (DB_SERIAL[NAME], normalised).
+declare -A DB_SERIAL=()
 check_db() {
+  DB_SERIAL=()
   [[ -e "$db" ]] || return 0
-  local r
-  r=$(sql 'PRAGMA integrity_check') || true
-  [[ "$r" == ok ]] || violation "PRAGMA integrity_check: $r"
-  r=$(sql 'select count(*) from accounts') || true
-  [[ "$r" =~ ^[01]$ ]] || violation "the store holds $r accounts for one ACME server"
+  local out line integrity="" accounts="" section=i
+  out=$(sql "PRAGMA integrity_check; SELECT '--accounts'; SELECT count(*) FROM accounts;
+    SELECT '--certs'; SELECT name || ' ' || serial FROM certificates;") || true
+  while IFS= read -r line; do
+    case $line in
+      --accounts) section=a ;;
+      --certs) section=c ;;
+      *)
+        case $section in
+          i) integrity+="$line " ;;
+          a) accounts=$line ;;
+          c) DB_SERIAL[${line%% *}]=$(norm_serial "${line#* }") ;;
+        esac
+        ;;
+    esac
+  done <<<"$out"
+  [[ "$integrity" == "ok " ]] || violation "PRAGMA integrity_check: ${integrity:-$out}"
+  [[ "$accounts" =~ ^[01]$ ]] || violation "the store holds '$accounts' accounts for one ACME server"
 }
 
 # The account key: one account.key per server, the same as the first one
@@ -278,11 +299,41 @@ check_account() {
   if ((prev_ok)); then
     log "account key rolled over (previous kept as .prev-*)"
     account_sum=$sum
-    n_action[rolled-over]=$((${n_action[rolled-over]:-0} + 1))
+    rollovers_done=$((rollovers_done + 1))
   else
     violation "account.key changed without a rollover (no .prev-* holds the registered key)"
     account_sum=$sum
   fi
+}
+
+# cert_info CERT: one openssl run: CI_SERIAL (normalised), CI_SANS (sorted,
+# space separated), CI_PUB (the public key PEM).
+CI_SERIAL="" CI_SANS="" CI_PUB=""
+cert_info() {
+  local out
+  out=$(openssl x509 -in "$1" -noout -serial -ext subjectAltName -pubkey 2>&1) || {
+    CI_SERIAL="" CI_SANS="" CI_PUB=""
+    return 1
+  }
+  CI_SERIAL=$(norm_serial "$(sed -n 's/^serial=//p' <<<"$out")")
+  CI_SANS=$(sed -n '/Subject Alternative Name/{n;p;}' <<<"$out" | tr ',' '\n' |
+    sed -e 's/^ *//' -e 's/^DNS://' | grep -v '^$' | LC_ALL=C sort | paste -sd' ')
+  CI_PUB=$(sed -n '/BEGIN PUBLIC KEY/,/END PUBLIC KEY/p' <<<"$out")
+}
+
+# installed_serial NAME: the serial of OUT/NAME/cert.pem (empty when none),
+# openssl run only when the link or the file changed (a version directory is
+# never written again once the link points at it).
+declare -A serial_cache=()
+installed_serial() {
+  local link=$out/$1 key
+  [[ -s "$link/cert.pem" ]] || return 0
+  key="$epoch $(readlink "$link" 2>/dev/null) $(stat -L -c %i "$link/cert.pem" 2>/dev/null)"
+  if [[ -z "${serial_cache[$key]:-}" ]]; then
+    cert_info "$link/cert.pem" || return 0
+    serial_cache[$key]=$CI_SERIAL
+  fi
+  echo "${serial_cache[$key]}"
 }
 
 # check_set NAME: OUT/NAME, when there, is a whole matching set: a link to
@@ -290,11 +341,12 @@ check_account() {
 # verifying against Pebble's root (time not checked: a certificate may expire
 # while the agent is dead), fullchain = cert + chain, the configured names.
 # The store's serial is the installed one, or the installed key is the pending
-# key (an install the next start adopts).
+# key (an install the next start adopts). A set is checked in full once.
+declare -A set_ok=() adoptable_seen=()
 check_set() {
-  local name=$1 link=$out/$1 target f cert_pub key_pub v got db_serial inst
+  local name=$1 link=$out/$1 target f key_pub v inst ino db_serial
   if [[ ! -e "$link" && ! -L "$link" ]]; then
-    db_serial=$(sql "select serial from certificates where name = '$name'" 2>/dev/null || true)
+    db_serial=${DB_SERIAL[$name]:-}
     [[ -z "$db_serial" ]] || violation "$name: the store records serial $db_serial but $link is missing"
     return 0
   fi
@@ -310,35 +362,35 @@ check_set() {
       return 0
     }
   done
-  inst=$(cert_serial "$link/cert.pem")
-  if [[ "${set_ok[$name]:-}" != "$target $inst" ]]; then
+  ino=$(stat -L -c %i "$link/cert.pem")
+  if [[ "${set_ok[$name]:-}" != "$epoch $target $ino" ]]; then
+    set_ok[$name]="$epoch $target $ino"
     [[ "$(stat -c %a "$link/privkey.pem")" == 600 ]] || violation "$link/privkey.pem mode $(stat -c %a "$link/privkey.pem")"
-    cert_pub=$(openssl x509 -in "$link/cert.pem" -noout -pubkey 2>&1 || true)
+    cert_info "$link/cert.pem" || violation "$link/cert.pem is not a certificate"
     key_pub=$(openssl pkey -in "$link/privkey.pem" -pubout 2>&1 || true)
-    [[ "$cert_pub" == "$key_pub" ]] || violation "$link: privkey.pem does not match cert.pem"
+    [[ -n "$CI_PUB" && "$CI_PUB" == "$key_pub" ]] || violation "$link: privkey.pem does not match cert.pem"
     v=$(openssl verify -no_check_time -CAfile "$PEBBLE_ROOT_PEM" -untrusted "$link/chain.pem" \
       "$link/cert.pem" 2>&1) || violation "$link: chain does not verify: $v"
     diff <(cat "$link/cert.pem" "$link/chain.pem" | grep -v '^[[:space:]]*$') \
       <(grep -v '^[[:space:]]*$' "$link/fullchain.pem") >/dev/null ||
       violation "$link/fullchain.pem is not cert.pem + chain.pem"
-    got=$(cert_sans "$link/cert.pem" | paste -sd' ')
     local -a want
     read -ra want <<<"${sans[$name]}"
-    [[ "$got" == "$(printf '%s\n' "${want[@]}" | LC_ALL=C sort | paste -sd' ')" ]] ||
-      violation "$link: SANs '$got'"
-    set_ok[$name]="$target $inst"
+    [[ "$CI_SANS" == "$(printf '%s\n' "${want[@]}" | LC_ALL=C sort | paste -sd' ')" ]] ||
+      violation "$link: SANs '$CI_SANS'"
   fi
+  inst=$(installed_serial "$name")
   serials_seen+=("$epoch $name $inst")
-  db_serial=$(sql "select serial from certificates where name = '$name'" 2>/dev/null || true)
-  db_serial=$(norm_serial "$db_serial")
-  if [[ "$db_serial" != "$inst" ]]; then
+  db_serial=${DB_SERIAL[$name]:-}
+  if [[ "$db_serial" != "$inst" && -z "${adoptable_seen["$epoch $name $inst"]:-}" ]]; then
     local pending=$state/pending/$name.key pk=""
     [[ -f "$pending" ]] && pk=$(openssl pkey -in "$pending" -pubout 2>/dev/null || true)
     if [[ -n "$pk" && "$pk" == "$(openssl pkey -in "$link/privkey.pem" -pubout 2>/dev/null)" ]]; then
-      log "$name: installed $inst not recorded yet (store: '${db_serial}'); its key is the pending key: adoptable"
+      log "$name: installed $inst not recorded yet (store: '$db_serial'); its key is the pending key: adoptable"
+      adoptable_seen["$epoch $name $inst"]=1
       phase_count[adoptable-install]=$((${phase_count[adoptable-install]:-0} + 1))
     else
-      violation "$name: installed serial $inst, the store records '${db_serial}', and STATE/pending/$name.key is not its key: the next start orders again (finding 5)"
+      violation "$name: installed serial $inst, the store records '$db_serial', and STATE/pending/$name.key is not its key: the next start orders again (finding 5)"
     fi
   fi
 }
@@ -389,7 +441,7 @@ while ((kills < kills_wanted && iter < max_iter)); do
   fi
   case $action in
     agent)
-      if ((first_of_epoch)); then rand 3000; else rand 5000; fi
+      if ((first_of_epoch)); then rand 3000; else rand 4000; fi
       delay=$R
       set -- agent --config "$cfg"
       ;;
@@ -402,14 +454,20 @@ while ((kills < kills_wanted && iter < max_iter)); do
       action="renew"
       ;;
     rollover)
-      rand 1500
+      rand 150 # a rollover takes ~50-150 ms from exec
       delay=$R
       set -- account rollover --config "$cfg"
       ;;
   esac
   first_of_epoch=0
   n_action[$action]=$((${n_action[$action]:-0} + 1))
-  if kill_after "$delay" "$@"; then
+  kill_ok=0
+  kill_after "$delay" "$@" && kill_ok=1
+  # One account key per epoch: a second "registered" means two keys were made
+  # and registered (the first-start race of several certificates at once).
+  registered=$((registered + $(grep -c 'account url=.*(registered)' "$run_log" || true)))
+  ((registered <= 1)) || violation "$registered account keys registered in this epoch (account creation raced)"
+  if ((kill_ok)); then
     kills=$((kills + 1))
     epoch_kills=$((epoch_kills + 1))
     n_killed[$action]=$((${n_killed[$action]:-0} + 1))
@@ -458,8 +516,7 @@ while :; do
   pending=0
   for n in "${names[@]}"; do
     [[ -n "${renewed_final[$n]:-}" ]] && continue
-    s=""
-    [[ -s "$out/$n/cert.pem" ]] && s=$(cert_serial "$out/$n/cert.pem" 2>/dev/null || true)
+    s=$(installed_serial "$n")
     if [[ -n "$s" && -z "${before_final["$epoch $n $s"]:-}" ]] && hook_done "$n" "$s"; then
       renewed_final[$n]=$s
       log "final phase: $n renewed (serial $s) and its deploy hook ran"
@@ -583,8 +640,8 @@ runtime=$(($(date +%s) - t_start))
 log "actions: $(for a in "${!n_action[@]}"; do printf '%s=%s(killed %s) ' "$a" "${n_action[$a]}" "${n_killed[$a]:-0}"; done)"
 log "kills by what the process had last logged:"
 for p in "${!phase_count[@]}"; do printf '#   %-40s %s\n' "$p" "${phase_count[$p]}"; done | LC_ALL=C sort >&2
-log "temporary files seen after kills: $temps_left_total; backoff nudges in the final phase: $backoff_nudges"
-echo "crash_loop: kills=$kills seed=$seed epochs=$epoch iterations=$iter renewals_seen=$renewals_seen hooks_run=$hooks_run hooks_started=$hooks_started post_hooks=$post_hooks violations=${#violations[@]} runtime=${runtime}s"
+log "temporary files seen after kills: $temps_left_total; rollovers completed: $rollovers_done; backoff nudges in the final phase: $backoff_nudges"
+echo "crash_loop: kills=$kills seed=$seed epochs=$epoch iterations=$iter renewals_seen=$renewals_seen rollovers=$rollovers_done hooks_run=$hooks_run hooks_started=$hooks_started post_hooks=$post_hooks violations=${#violations[@]} runtime=${runtime}s"
 if ((${#violations[@]} > 0)); then
   printf '  %s\n' "${violations[@]}" >&2
   fail "${#violations[@]} violation(s) after $kills kills (seed $seed; rerun: $0 $ACMECTL $kills_wanted $seed)"
