@@ -219,7 +219,7 @@ phase_of() {
     *" order took_ms"*) echo "authorizations" ;;
     *"resuming order"*) echo "resume" ;;
     *"account url="*) echo "order" ;;
-    *"agent started"*) echo "account/keys" ;;
+    *"agent started"*) echo "after-start(keygen/new-order/idle)" ;;
     *"will issue"* | *"responder listening"*) echo "start-up" ;;
     *"rolled over"* | *"rollover"*) echo "rollover-done" ;;
     *) echo "other" ;;
@@ -506,6 +506,27 @@ run_log=$logs/$(printf '%04d' "$iter")-final-agent.log
 agent=$!
 _LIB_PIDS+=("$agent")
 final_deadline=$(($(date +%s) + 3 * validity + 60))
+# A live SQLite connection in WAL mode holds a POSIX read lock on the -shm file
+# (its "DMS" byte) for as long as it is open; a process that holds none lets
+# another process (acmectl list, renew, sqlite3) take the store for unused and
+# reset the shared memory under it (SIGBUS, or a corrupted WAL index). Checked
+# once the agent's workers have opened the store.
+shm_locks() {
+  local ino
+  ino=$(stat -c %i "$db-shm" 2>/dev/null) || {
+    echo none
+    return
+  }
+  awk -v p="$1" -v i=":$ino\$" '$5 == p && $6 ~ i' /proc/locks | wc -l
+}
+for ((i = 0; i < 20; i++)); do
+  grep -q 'agent started' "$run_log" && break
+  sleep 0.1
+done
+sleep 0.5
+locks=$(shm_locks "$agent")
+[[ "$locks" != 0 ]] ||
+  violation "the running agent (PID $agent) holds no POSIX lock on $db-shm (/proc/locks): its store connection lost its locks"
 declare -A nudged=() renewed_final=()
 hook_done() { grep -q "^end $1 $2 [a-z]* $epoch\$" "$deploy_log"; }
 while :; do
