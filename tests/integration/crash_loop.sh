@@ -21,7 +21,7 @@
 # runs one of, by the seeded schedule:
 #   agent      `acmectl agent` (the first of an epoch on an empty state dir),
 #              killed after 0..4 s (0..3 s on the first start)
-#   renew      `acmectl renew --force NAME`, killed after 0..3 s
+#   renew      `acmectl renew --force NAME`, killed after 0..1.2 s
 #   rollover   `acmectl account rollover`, killed after 0..0.15 s
 # then checks what was left behind (see check_state). A command that finished
 # before its kill is not counted as a kill. At the end the agent runs without
@@ -448,7 +448,7 @@ while ((kills < kills_wanted && iter < max_iter)); do
     renew)
       rand 3
       target=${names[$R]}
-      rand 3000
+      rand 1200 # a forced renewal takes ~1 s
       delay=$R
       set -- renew --force "$target" --config "$cfg"
       action="renew"
