@@ -1,17 +1,16 @@
 // acmectl: parse, call, map Result to exit code. Wiring only.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 
-#include <CLI/CLI.hpp>
-
 #include "acme/http.hpp"
 #include "cli/account_cmds.hpp"
+#include "cli/agent_cmd.hpp"
 #include "cli/common.hpp"
 #include "cli/gen_cmd.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
 #include "config/config.hpp"
-#include "daemon/daemon.hpp"
 
 namespace {
 
@@ -24,6 +23,7 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 int main(int argc, char** argv) {
   using namespace agent::cli;
+  using agent::GlobalOptions;
   acme::global_init();
 
   CLI::App app{"acmectl: ACME client and certificate lifecycle agent", "acmectl"};
@@ -59,14 +59,17 @@ int main(int argc, char** argv) {
   add_globals(*renew_cmd);
   auto* list_cmd = add_list_command(app);
   add_globals(*list_cmd);
-  agent::AgentCmdOptions agent_opts;
-  auto* agent_cmd = agent::add_agent_command(app, agent_opts);
+  agent::AgentOptions agent_opts;
+  auto* agent_cmd = add_agent_command(app, agent_opts);
   add_globals(*agent_cmd);
   GenOptions gen_opts;
   const GenCommands gen_cmds = add_gen_command(app, gen_opts);
   ShowCmdOptions show;
   auto* show_cmd = add_show_command(app, show);
   add_globals(*show_cmd);
+  DeleteCmdOptions del;
+  auto* delete_cmd = add_delete_command(app, del);
+  add_globals(*delete_cmd);
   RevokeCmdOptions revoke;
   auto* revoke_cmd = add_revoke_command(app, revoke);
   add_globals(*revoke_cmd);
@@ -86,27 +89,33 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "run 'acmectl --help' for usage\n");
     return kExitUsage;
   }
-  if (auto r = setup_logging(g.log_level, g.log_format); !r) {
-    std::fprintf(stderr, "acmectl: usage error: %s\n", r.error().to_string().c_str());
-    return kExitUsage;
+  if (auto r = agent::setup_logging(g.log_level, g.log_format); !r) {
+    return usage_fail(r.error().to_string());
   }
   if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
   if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, agent::config_path(g.config));
   // The one-shot commands take [acme] and state_dir from the config the command line
-  // left open.
+  // left open, and share the agent's [agent] settings (its responder address, post hook,
+  // window, hook timeout).
   auto eff = agent::with_config(g);
   if (!eff) return usage_fail(eff.error().to_string());
-  if (issue_cmd->parsed()) return run_issue(*eff, issue);
+  auto agent_section = agent::agent_settings(g.config);
+  if (!agent_section) return usage_fail(agent_section.error().to_string());
+  if (issue_cmd->parsed()) {
+    return run_issue(*eff, issue,
+                     {agent_section->http01_listen, agent_section->hook_timeout_seconds});
+  }
   if (renew_cmd->parsed()) {
-    // The timer's `acmectl renew` runs the same post hook and window as the agent.
-    if (auto r = agent::renew_defaults(eff->config, renew.post_hook, renew.renew_before_days);
-        !r) {
-      return usage_fail(r.error().to_string());
-    }
+    // The timer's `acmectl renew` runs the same post hook, window and responder as the agent.
+    if (renew.post_hook.empty()) renew.post_hook = agent_section->post_hook;
+    if (renew.renew_before_days == 0) renew.renew_before_days = agent_section->renew_before_days;
+    renew.shared_listen = agent_section->http01_listen;
+    renew.hook_timeout_seconds = agent_section->hook_timeout_seconds;
     return run_renew(*eff, renew);
   }
   if (list_cmd->parsed()) return run_list(*eff);
   if (show_cmd->parsed()) return run_show(*eff, show);
+  if (delete_cmd->parsed()) return run_delete(*eff, del);
   if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);
   if (account_cmds.account->parsed()) return run_account(account_cmds, *eff, account);
   return kExitUsage;

@@ -6,11 +6,12 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "acme/certificate.hpp"
 #include "deploy/files.hpp"
+#include "events/event_sink.hpp"
+#include "session/account.hpp"
 
 namespace agent::cli {
 
@@ -83,6 +84,17 @@ int run_account_register(const GlobalOptions& g) {
   auto a = open_account(g, /*create=*/true);
   if (!a) return fail(a.error());
   auto acct = a->session.client->find_account(*a->session.account_key);
+  if (!acct && is_account_does_not_exist(acct.error())) {
+    // The CA forgot the stored account (a restart, a staging reset): the same key again.
+    GlobalOptions ga = g;
+    ga.agree_tos = true;  // agreed when this key's account was created
+    if (auto r = reregister_account(a->session, *a->store, ga, a->state_dir); !r) {
+      return fail(r.error());
+    }
+    auto rec = a->store->find_account(a->session.directory_url);
+    if (rec && *rec) a->record = **rec;
+    acct = a->session.client->find_account(*a->session.account_key);
+  }
   if (!acct) return fail(acct.error());
   print_account(g, *a, *acct);
   return kExitOk;
@@ -139,8 +151,9 @@ int run_account_rollover(const GlobalOptions& g, const AccountCmdOptions& o) {
 
 int run_account_deactivate(const GlobalOptions& g, const AccountCmdOptions& o) {
   if (!o.yes) {
-    return usage_fail("account deactivate is permanent (the CA never accepts this account again): "
-                 "pass --yes");
+    return usage_fail(
+        "account deactivate is permanent (the CA never accepts this account again): "
+        "pass --yes");
   }
   auto a = open_account(g, /*create=*/false);
   if (!a) return fail(a.error());
@@ -160,8 +173,8 @@ int run_account_deactivate(const GlobalOptions& g, const AccountCmdOptions& o) {
 
 std::optional<int> revocation_reason(const std::string& text) {
   static const std::pair<const char*, int> kReasons[] = {
-      {"unspecified", 0},         {"keyCompromise", 1},        {"affiliationChanged", 3},
-      {"superseded", 4},          {"cessationOfOperation", 5},
+      {"unspecified", 0}, {"keyCompromise", 1},        {"affiliationChanged", 3},
+      {"superseded", 4},  {"cessationOfOperation", 5},
   };
   for (const auto& [name, code] : kReasons) {
     if (text == name || text == std::to_string(code)) return code;
@@ -204,8 +217,8 @@ int run_revoke(const GlobalOptions& g, const RevokeCmdOptions& o) {
   const auto reason = revocation_reason(o.reason);
   if (!reason) {
     return usage_fail("--reason '" + o.reason +
-                 "': use unspecified, keyCompromise, affiliationChanged, superseded or "
-                 "cessationOfOperation (or 0, 1, 3, 4, 5)");
+                      "': use unspecified, keyCompromise, affiliationChanged, superseded or "
+                      "cessationOfOperation (or 0, 1, 3, 4, 5)");
   }
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
@@ -241,11 +254,24 @@ int run_revoke(const GlobalOptions& g, const RevokeCmdOptions& o) {
     if (!already) return fail(std::move(revoked).error().context("revoke " + o.name));
   }
   if (auto r = (*store)->mark_revoked(o.name, info->serial_hex); !r) return fail(r.error());
-  (void)(*store)->add_event({o.name, "revoked", unix_now(),
-                             "serial " + info->serial_hex + " reason " + o.reason +
-                                 (already ? " (the CA had it revoked already)" : "")});
+  if (auto r = (*store)->add_event({o.name, std::string(event::kRevoked), unix_now(),
+                                    "serial " + info->serial_hex + " reason " + o.reason +
+                                        (already ? " (the CA had it revoked already)" : "")});
+      !r) {
+    logger("store")->error("recording the revocation of {}: {}", o.name, r.error().to_string());
+  }
   logger("revoke")->info("cert={} serial={} revoked reason={}{}", o.name, info->serial_hex,
                          o.reason, already ? " (already)" : "");
+  if (g.json) {
+    std::cout << nlohmann::json{{"name", o.name},
+                                {"serial", info->serial_hex},
+                                {"reason", o.reason},
+                                {"already_revoked", already},
+                                {"replaced_by", "the agent or acmectl renew, at its next pass"}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
   std::cout << "certificate " << o.name << " serial " << info->serial_hex
             << (already ? " was already revoked" : " revoked") << " (" << o.reason
             << "); the agent or `acmectl renew` replaces it at its next pass\n";

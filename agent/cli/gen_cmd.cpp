@@ -36,8 +36,9 @@ void add_out(CLI::App* cmd, GenOptions& o) {
 void add_nginx(GenCommands& c, GenOptions& o) {
   auto& n = o.nginx;
   auto* cmd = c.nginx = c.gen->add_subcommand("nginx", kGenerators[0].summary);
-  cmd->add_option("-d,--domain", n.domains, "Server name (repeatable); the first names the "
-                                            "certificate directory");
+  cmd->add_option("-d,--domain", n.domains,
+                  "Server name (repeatable); the first names the "
+                  "certificate directory");
   cmd->add_option("--upstream", n.upstreams,
                   "Backend HOST:PORT[,weight=N,max_fails=N,fail_timeout=T] (repeatable)");
   cmd->add_option("--balance", n.balance, "least_conn, round_robin (default) or ip_hash")
@@ -47,9 +48,9 @@ void add_nginx(GenCommands& c, GenOptions& o) {
   cmd->add_option("--route", n.routes,
                   "PATH=HOST:PORT[,params]: send PATH to its own upstream (repeat for more "
                   "servers)");
-  auto* proxy = cmd->add_option("--acme-proxy", n.acme_proxy,
-                                std::string("The agent's HTTP-01 responder (default ") +
-                                    gen::kDefaultAcmeProxy + ")");
+  auto* proxy = cmd->add_option(
+      "--acme-proxy", n.acme_proxy,
+      std::string("The agent's HTTP-01 responder (default ") + gen::kDefaultAcmeProxy + ")");
   cmd->add_option("--webroot", n.webroot, "Serve ACME challenges from DIR instead")
       ->excludes(proxy);
   cmd->add_option("--cert-dir", n.cert_dir,
@@ -62,13 +63,12 @@ void add_nginx(GenCommands& c, GenOptions& o) {
   auto* max_age = cmd->add_option("--hsts-max-age", n.hsts_max_age,
                                   "Strict-Transport-Security max-age in seconds (31536000)")
                       ->check(CLI::Range(0LL, 2LL * 31536000LL));
-  auto* no_hsts = cmd->add_flag("--no-hsts", o.no_hsts, "Send no HSTS header")
-                      ->excludes(max_age);
-  cmd->add_flag("--hsts-include-subdomains", n.hsts_include_subdomains,
-                "HSTS includeSubDomains")
+  auto* no_hsts = cmd->add_flag("--no-hsts", o.no_hsts, "Send no HSTS header")->excludes(max_age);
+  cmd->add_flag("--hsts-include-subdomains", n.hsts_include_subdomains, "HSTS includeSubDomains")
       ->excludes(no_hsts);
-  cmd->add_flag("--hsts-preload", n.hsts_preload, "HSTS preload (needs includeSubDomains and "
-                                                  "max-age >= 31536000)")
+  cmd->add_flag("--hsts-preload", n.hsts_preload,
+                "HSTS preload (needs includeSubDomains and "
+                "max-age >= 31536000)")
       ->excludes(no_hsts);
   cmd->add_option("--static-path", n.static_path, "URL prefix of static assets (/static/)");
   cmd->add_option("--static-root", n.static_root, "Directory the static assets are in");
@@ -90,8 +90,7 @@ void add_systemd(GenCommands& c, GenOptions& o) {
   auto* exec = cmd->add_option("--exec", a.exec, "Absolute path of the program, with arguments");
   name->excludes(agent);
   exec->excludes(agent);
-  cmd->add_option("--user", a.user, "Run as this user (default: a dynamic user)")
-      ->excludes(agent);
+  cmd->add_option("--user", a.user, "Run as this user (default: a dynamic user)")->excludes(agent);
   cmd->add_option("--workdir", a.workdir, "Working directory (default /var/lib/NAME)")
       ->excludes(agent);
   cmd->add_option("--env", a.env, "Environment K=V (repeatable; GIN_MODE=release by default)")
@@ -109,8 +108,8 @@ void add_systemd(GenCommands& c, GenOptions& o) {
   cmd->add_option("--unit", o.systemd_unit,
                   "Print only this one of the agent's units (acmectl-agent.service)")
       ->needs(agent)
-      ->check(CLI::IsMember(
-          {"acmectl-agent.service", "acmectl-renew.service", "acmectl-renew.timer"}));
+      ->check(
+          CLI::IsMember({"acmectl-agent.service", "acmectl-renew.service", "acmectl-renew.timer"}));
   cmd->add_option("--out-dir", o.out_dir, "Write every unit into DIR instead of printing");
   add_out(cmd, o);
 }
@@ -166,9 +165,8 @@ acme::Result<void> apply_config(CLI::App* cmd, const std::vector<GenSetting>& se
     } catch (const CLI::OptionNotFound&) {
     }
     if (opt == nullptr || flag == "--out" || flag == "--config" || flag == "--help") {
-      return acme::make_error(Errc::kInvalidInput,
-                              s.where + ": unknown key '" + s.key + "' in [gen." +
-                                  cmd->get_name() + "]");
+      return acme::make_error(Errc::kInvalidInput, s.where + ": unknown key '" + s.key +
+                                                       "' in [gen." + cmd->get_name() + "]");
     }
     if (opt->count() > 0) continue;  // the command line wins
     try {
@@ -240,8 +238,8 @@ GenCommands add_gen_command(CLI::App& app, GenOptions& o) {
   c.alerts->add_option("--job", o.alerts.job, "Prometheus job name of the agent (acmectl)");
   c.alerts->add_option("--warning-days", o.alerts.warning_days, "Warn below this many days (14)")
       ->check(CLI::Range(1, 365));
-  c.alerts->add_option("--critical-days", o.alerts.critical_days,
-                       "Critical below this many days (3)")
+  c.alerts
+      ->add_option("--critical-days", o.alerts.critical_days, "Critical below this many days (3)")
       ->check(CLI::Range(1, 365));
   add_out(c.alerts, o);
   return c;
@@ -249,8 +247,8 @@ GenCommands add_gen_command(CLI::App& app, GenOptions& o) {
 
 int run_gen(const GenCommands& cmds, GenOptions& o, const std::string& global_config) {
   CLI::App* sub = nullptr;
-  for (CLI::App* c : {cmds.nginx, cmds.systemd, cmds.dockerfile, cmds.compose, cmds.ci,
-                      cmds.alerts}) {
+  for (CLI::App* c :
+       {cmds.nginx, cmds.systemd, cmds.dockerfile, cmds.compose, cmds.ci, cmds.alerts}) {
     if (c->parsed()) sub = c;
   }
   if (sub == nullptr) {

@@ -20,17 +20,17 @@ struct GenOptions {
   gen::NginxOptions nginx;
   gen::AppUnitOptions app_unit;
   gen::AgentUnitOptions agent_units;
-  bool systemd_agent = false;    // gen systemd --agent
-  std::string systemd_unit;      // gen systemd --agent --unit NAME: which one to print
+  bool systemd_agent = false;  // gen systemd --agent
+  std::string systemd_unit;    // gen systemd --agent --unit NAME: which one to print
   gen::DockerfileOptions dockerfile;
   gen::ComposeOptions compose;
   gen::CiOptions ci;
   bool no_hsts = false;    // gen nginx --no-hsts
   bool no_ipv6 = false;    // gen nginx --no-ipv6
   bool no_deploy = false;  // gen ci --no-deploy
-  std::string config;   // --config FILE: [gen.NAME] tables supply options
-  std::string out;      // --out FILE: write atomically instead of printing
-  std::string out_dir;  // gen systemd --out-dir DIR: write every unit there
+  std::string config;      // --config FILE: [gen.NAME] tables supply options
+  std::string out;         // --out FILE: write atomically instead of printing
+  std::string out_dir;     // gen systemd --out-dir DIR: write every unit there
 };
 
 struct GenCommands {

@@ -1,7 +1,10 @@
 #pragma once
+// `acmectl issue`: record a certificate's settings, then run the one certificate pipeline
+// for it (in the running agent when there is one, else here).
+
 #include <CLI/CLI.hpp>
 
-#include "cli/challenge_setup.hpp"
+#include "challenge/settings.hpp"
 #include "cli/common.hpp"
 
 namespace agent::cli {
@@ -15,13 +18,17 @@ struct IssueOptions {
   std::string deploy_hook;
   std::string preferred_chain;
   int timeout_seconds = 300;
+  bool force = false;
+};
+
+// What `issue` shares with the agent's config ([agent] http01_listen, hook timeout).
+struct IssueDefaults {
+  std::string shared_listen;  // where the shared responder answers; "" = ":80"
+  int hook_timeout_seconds = 300;
 };
 
 // Adds `issue` to app; run_issue is called when it was chosen.
 CLI::App* add_issue_command(CLI::App& app, IssueOptions& options);
-int run_issue(const GlobalOptions& g, const IssueOptions& options);
-
-// Default certificate name: the first name with "*." written as "_wildcard.".
-std::string default_cert_name(const std::string& first_name);
+int run_issue(const GlobalOptions& g, const IssueOptions& options, const IssueDefaults& defaults);
 
 }  // namespace agent::cli

@@ -1,12 +1,17 @@
 #include "cli/manage_cmds.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
-#include "hooks/hook_runner.hpp"
-#include "renew/renewer.hpp"
+#include "base/file_lock.hpp"
+#include "daemon/control.hpp"
+#include "deploy/purge.hpp"
+#include "events/event_sink.hpp"
+#include "pipeline/names.hpp"
+#include "pipeline/pipeline.hpp"
 #include "schedule/policy.hpp"
 
 namespace agent::cli {
@@ -15,12 +20,6 @@ using acme::Errc;
 using acme::make_error;
 
 namespace {
-
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
@@ -43,6 +42,7 @@ int64_t planned_renewal(const CertificateRecord& c, int renew_before_days) {
 }
 
 std::string last_result(const CertificateRecord& c) {
+  if (!c.managed) return "unmanaged";
   if (c.revoked()) return "revoked";
   if (c.consecutive_failures > 0) return "failing (" + std::to_string(c.consecutive_failures) + ")";
   if (c.hook_pending) return "hook failed";
@@ -56,9 +56,18 @@ CLI::App* add_renew_command(CLI::App& app, RenewCmdOptions& o) {
   auto* cmd = app.add_subcommand("renew", "Renew recorded certificates that are due (for cron)");
   cmd->add_option("names", o.names, "Certificate names (default: all)");
   cmd->add_flag("--force", o.force, "Renew now, due or not");
+  // --json is a global option: one array of {name, outcome, message, installed}.
   cmd->add_option("--post-hook", o.post_hook, "Command run once if anything was renewed");
   cmd->add_option("--renew-before-days", o.renew_before_days, "Renewal window in days (30)")
       ->check(CLI::Range(1, 365));
+  return cmd;
+}
+
+CLI::App* add_delete_command(CLI::App& app, DeleteCmdOptions& o) {
+  auto* cmd = app.add_subcommand("delete",
+                                 "Stop tracking a certificate (its files are kept unless --purge)");
+  cmd->add_option("name", o.name, "Certificate name")->required();
+  cmd->add_flag("--purge", o.purge, "Also remove its files (OUT/NAME and its versions)");
   return cmd;
 }
 
@@ -75,45 +84,84 @@ CLI::App* add_show_command(CLI::App& app, ShowCmdOptions& o) {
 int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
-  std::vector<std::string> names = o.names;
-  if (names.empty()) {
-    auto all = (*store)->list_certificates();
-    if (!all) return fail(all.error());
-    for (const auto& c : *all) names.push_back(c.name);
-  }
-  RenewerSettings settings;
-  settings.state_dir = resolve_state_dir(g.state_dir);
-  settings.acme = g;
-  if (o.renew_before_days > 0) settings.renew_before_days = o.renew_before_days;
-  Renewer renewer(**store, settings);
+  const std::string state_dir = resolve_state_dir(g.state_dir);
+  std::vector<std::string> names;
   int rc = kExitOk;
-  bool installed = false;
-  std::vector<std::string> renewed_names;
-  for (const auto& name : names) {
+  for (const auto& n : o.names) {
+    const std::string name = normalize_cert_name(n);
     auto found = (*store)->find_certificate(name);
     if (!found || !*found) {
-      std::fprintf(stderr, "acmectl: error: no certificate named %s\n", name.c_str());
+      std::fprintf(stderr, "acmectl: error: no certificate named %s\n", n.c_str());
       rc = kExitFailure;
       continue;
     }
-    const RenewResult r = renewer.run(name, o.force);
-    installed = installed || r.installed;
-    if (r.installed) renewed_names.push_back(name);
+    names.push_back(name);
+  }
+  if (o.names.empty()) {
+    auto all = (*store)->list_certificates();
+    if (!all) return fail(all.error());
+    for (const auto& c : *all) {
+      if (c.managed) names.push_back(c.name);  // gone from the config: no longer renewed
+    }
+  }
+  if (names.empty()) return rc;
+
+  // A running agent does the work (its responder, one order per certificate); else here.
+  std::vector<std::pair<std::string, RunResult>> results;
+  auto delegated = control_run(state_dir, {names, o.force, true});
+  if (!delegated) return fail(delegated.error());
+  if (*delegated) {
+    logger("renew")->info("handed {} certificate(s) to the running agent ({})", names.size(),
+                          control_socket_path(state_dir));
+    for (const auto& reply : **delegated) {
+      RunResult r;
+      r.outcome = outcome_from_string(reply.outcome);
+      r.message = reply.message;
+      r.installed = reply.installed;
+      results.emplace_back(reply.name, r);
+    }
+  } else {
+    metrics::Registry registry;
+    EventSink events(**store, registry, std::chrono::seconds(o.hook_timeout_seconds));
+    PipelineSettings settings;
+    settings.state_dir = state_dir;
+    settings.acme = g;
+    if (o.renew_before_days > 0) settings.renew_before_days = o.renew_before_days;
+    settings.shared_listen = o.shared_listen;
+    Pipeline pipeline(**store, events, settings);
+    std::vector<std::string> renewed, failed;
+    for (const auto& name : names) {
+      RunResult r = pipeline.run(name, RunOptions{o.force, true});
+      if (r.installed) renewed.push_back(name);
+      if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed) {
+        failed.push_back(name);
+      }
+      results.emplace_back(name, std::move(r));
+    }
+    if ((!renewed.empty() || !failed.empty()) && !o.post_hook.empty()) {
+      if (auto hr = events.post_hook(o.post_hook, renewed, failed); !hr) {
+        std::fprintf(stderr, "acmectl: error: post hook: %s\n", hr.error().to_string().c_str());
+        rc = kExitFailure;
+      }
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, r] : results) {
     if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed ||
         r.outcome == Outcome::kLocked) {
       std::fprintf(stderr, "acmectl: error: %s: %s\n", name.c_str(), r.message.c_str());
       rc = kExitFailure;
     }
-    std::cout << name << ": " << to_string(r.outcome) << ": " << r.message << "\n";
-  }
-  if (installed && !o.post_hook.empty()) {
-    HookContext ctx{"", renewed_names, "", "renewed"};
-    auto hr = run_hook(o.post_hook, ctx, settings.hook_timeout, *logger("hook"));
-    if (!hr) {
-      std::fprintf(stderr, "acmectl: error: post hook: %s\n", hr.error().to_string().c_str());
-      rc = kExitFailure;
+    if (g.json) {
+      out.push_back({{"name", name},
+                     {"outcome", to_string(r.outcome)},
+                     {"message", r.message},
+                     {"installed", r.installed}});
+    } else {
+      std::cout << name << ": " << to_string(r.outcome) << ": " << r.message << "\n";
     }
   }
+  if (g.json) std::cout << out.dump(2) << "\n";
   return rc;
 }
 
@@ -122,7 +170,7 @@ int run_list(const GlobalOptions& g) {
   if (!store) return fail(store.error());
   auto all = (*store)->list_certificates();
   if (!all) return fail(all.error());
-  const int64_t now = now_unix();
+  const int64_t now = unix_now();
   if (g.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& c : *all) {
@@ -140,14 +188,14 @@ int run_list(const GlobalOptions& g) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::printf("%-28s %-21s %9s %-21s %-12s %s\n", "NAME", "NOT AFTER", "DAYS LEFT",
-              "NEXT RENEWAL", "LAST RESULT", "DOMAINS");
+  std::printf("%-28s %-21s %9s %-21s %-12s %s\n", "NAME", "NOT AFTER", "DAYS LEFT", "NEXT RENEWAL",
+              "LAST RESULT", "DOMAINS");
   for (const auto& c : *all) {
     std::printf("%-28s %-21s %9lld %-21s %-12s %s\n", c.name.c_str(),
                 c.not_after ? rfc3339(c.not_after).c_str() : "-",
                 static_cast<long long>(c.not_after ? (c.not_after - now) / 86400 : 0),
-                c.not_after ? rfc3339(planned_renewal(c, 30)).c_str() : "-",
-                last_result(c).c_str(), join(c.domains, ",").c_str());
+                c.not_after ? rfc3339(planned_renewal(c, 30)).c_str() : "-", last_result(c).c_str(),
+                join(c.domains, ",").c_str());
   }
   return kExitOk;
 }
@@ -176,7 +224,8 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
                                 {"serial", c.serial},
                                 {"not_before", c.not_before ? rfc3339(c.not_before) : ""},
                                 {"not_after", c.not_after ? rfc3339(c.not_after) : ""},
-                                {"next_renewal", c.not_after ? rfc3339(planned_renewal(c, 30)) : ""},
+                                {"next_renewal",
+                                 c.not_after ? rfc3339(planned_renewal(c, 30)) : ""},
                                 {"consecutive_failures", c.consecutive_failures},
                                 {"last_error", c.last_error},
                                 {"deploy_hook", c.deploy_hook},
@@ -203,6 +252,48 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
     for (const auto& e : *events) {
       std::cout << "  " << rfc3339(e.at) << "  " << e.kind << "  " << e.detail << "\n";
     }
+  }
+  return kExitOk;
+}
+
+int run_delete(const GlobalOptions& g, const DeleteCmdOptions& o) {
+  auto store = open_existing_store(g);
+  if (!store) return fail(store.error());
+  const std::string name = normalize_cert_name(o.name);
+  auto found = (*store)->find_certificate(name);
+  if (!found) return fail(found.error());
+  if (!*found) return fail(make_error(Errc::kInvalidInput, "no certificate named " + o.name));
+  const CertificateRecord rec = **found;
+  // The certificate's lock: never delete under a renewal that is writing it.
+  const std::string state_dir = resolve_state_dir(g.state_dir);
+  auto lock = try_lock_certificate(state_dir, name);
+  if (!lock) return fail(lock.error());
+  if (!*lock) {
+    return fail(make_error(Errc::kIo, name + " is being renewed right now; try again shortly"));
+  }
+  if (auto r = (*store)->delete_certificate(name); !r) return fail(r.error());
+  if (auto r = (*store)->clear_order(name); !r) return fail(r.error());
+  ::unlink((state_dir + "/pending/" + name + ".key").c_str());
+  ::unlink((state_dir + "/secrets/" + name + ".tsig").c_str());
+  if (auto r = (*store)->add_event({name, "deleted", unix_now(), o.purge ? "purged" : ""}); !r) {
+    logger("store")->error("recording the deletion of {}: {}", name, r.error().to_string());
+  }
+  std::string purged;
+  if (o.purge && !rec.out_dir.empty()) {
+    const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
+    if (auto r = remove_certificate_files(out_root, name); !r) return fail(r.error());
+    purged = " and its files in " + rec.out_dir;
+  }
+  if (g.json) {
+    std::cout << nlohmann::json{{"name", name},
+                                {"deleted", true},
+                                {"purged", o.purge},
+                                {"dir", rec.out_dir}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "certificate " << name << " deleted" << purged
+              << (o.purge ? "" : "; its files stay in " + rec.out_dir) << "\n";
   }
   return kExitOk;
 }

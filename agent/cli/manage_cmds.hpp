@@ -1,5 +1,5 @@
 #pragma once
-// `acmectl renew`, `list`, `show`: one-shot management of recorded certificates.
+// `acmectl renew`, `list`, `show`, `delete`: one-shot management of recorded certificates.
 
 #include <CLI/CLI.hpp>
 
@@ -12,18 +12,28 @@ struct RenewCmdOptions {
   bool force = false;
   std::string post_hook;
   int renew_before_days = 0;  // 0: config or 30
+  // From [agent]: where the shared HTTP-01 responder answers when no agent runs.
+  std::string shared_listen;
+  int hook_timeout_seconds = 300;
 };
 
 struct ShowCmdOptions {
   std::string name;
 };
 
+struct DeleteCmdOptions {
+  std::string name;
+  bool purge = false;
+};
+
 CLI::App* add_renew_command(CLI::App& app, RenewCmdOptions& o);
 CLI::App* add_list_command(CLI::App& app);
 CLI::App* add_show_command(CLI::App& app, ShowCmdOptions& o);
+CLI::App* add_delete_command(CLI::App& app, DeleteCmdOptions& o);
 
 int run_renew(const GlobalOptions& g, const RenewCmdOptions& o);
 int run_list(const GlobalOptions& g);
 int run_show(const GlobalOptions& g, const ShowCmdOptions& o);
+int run_delete(const GlobalOptions& g, const DeleteCmdOptions& o);
 
 }  // namespace agent::cli

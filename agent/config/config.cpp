@@ -14,6 +14,9 @@
 #include <map>
 #include <string_view>
 
+#include "pipeline/names.hpp"
+#include "session/session.hpp"
+
 namespace agent {
 
 using acme::Errc;
@@ -43,21 +46,6 @@ bool valid_listen(std::string_view s) {
            host.substr(1, host.size() - 2).find_first_of("[]") == std::string_view::npos;
   }
   return host.find_first_of(":[] \t") == std::string_view::npos;
-}
-
-// The name becomes a directory (OUT/NAME) and a store key: keep it to a safe alphabet.
-bool valid_cert_name(std::string_view n) {
-  if (n.empty() || n.size() > 255 || n.front() == '.') return false;
-  for (unsigned char c : n) {
-    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
-
-// Same rule as `issue --name` (cli::default_cert_name); not shared because issue_cmd.o drags
-// CLI11's compiled parts into everything that links the config.
-std::string default_cert_name(const std::string& first) {
-  return first.rfind("*.", 0) == 0 ? "_wildcard." + first.substr(2) : first;
 }
 
 // Typed access to nodes, with errors in the "FILE:LINE:COL: what" form.
@@ -174,11 +162,11 @@ acme::Result<void> read_agent(const Reader& r, const toml::table& t, AgentSectio
   return acme::ok();
 }
 
-// The challenge keys: one per cli::ChallengeSettings field, same name. Returns false when
+// The challenge keys: one per ChallengeSettings field, same name. Returns false when
 // `key` is not one of them. Provider-specific checks (known provider, base64 secret, readable
-// secret file) stay in cli::check_challenge_settings, run when the solver is built.
+// secret file) stay in check_challenge_settings, run when the solver is built.
 acme::Result<bool> read_challenge_key(const Reader& r, std::string_view key, const toml::node& v,
-                                      cli::ChallengeSettings& ch) {
+                                      ChallengeSettings& ch) {
   if (key == "challenge") {
     ACME_CHECK(r.str(v, key, ch.challenge));
     if (ch.challenge != "http-01" && ch.challenge != "dns-01") {
@@ -284,6 +272,7 @@ acme::Result<CertificateConfig> read_certificate(const Reader& r, const toml::ta
   }
   // Names themselves are checked (and normalized) by acme::normalize_identifiers later.
   if (c.name.empty()) c.name = default_cert_name(c.domains.front());
+  c.name = normalize_cert_name(c.name);
   return c;
 }
 
@@ -442,10 +431,10 @@ std::string config_path(const std::string& flag) {
   return ::access(kDefault, F_OK) == 0 ? kDefault : "";
 }
 
-cli::GlobalOptions merge_globals(const cli::GlobalOptions& g, const Config& cfg) {
-  cli::GlobalOptions out = g;
+GlobalOptions merge_globals(const GlobalOptions& g, const Config& cfg) {
+  GlobalOptions out = g;
   if (out.state_dir.empty()) out.state_dir = cfg.state_dir;
-  out.state_dir = cli::resolve_state_dir(out.state_dir);
+  out.state_dir = resolve_state_dir(out.state_dir);
   if (out.server.empty()) out.server = cfg.acme.server;
   if (out.ca_bundle.empty()) out.ca_bundle = cfg.acme.ca_bundle;
   if (out.email.empty()) out.email = cfg.acme.email;
@@ -453,23 +442,20 @@ cli::GlobalOptions merge_globals(const cli::GlobalOptions& g, const Config& cfg)
   return out;
 }
 
-acme::Result<cli::GlobalOptions> with_config(const cli::GlobalOptions& g) {
+acme::Result<GlobalOptions> with_config(const GlobalOptions& g) {
   const std::string path = config_path(g.config);
   if (path.empty()) return g;
   ACME_ASSIGN(Config cfg, load_config(path));
-  cli::GlobalOptions out = merge_globals(g, cfg);
+  GlobalOptions out = merge_globals(g, cfg);
   out.config = path;
   return out;
 }
 
-acme::Result<void> renew_defaults(const std::string& config, std::string& post_hook,
-                                  int& renew_before_days) {
+acme::Result<AgentSection> agent_settings(const std::string& config) {
   const std::string path = config_path(config);
-  if (path.empty()) return acme::ok();
+  if (path.empty()) return AgentSection{};
   ACME_ASSIGN(Config cfg, load_config(path));
-  if (post_hook.empty()) post_hook = cfg.agent.post_hook;
-  if (renew_before_days == 0) renew_before_days = cfg.agent.renew_before_days;
-  return acme::ok();
+  return cfg.agent;
 }
 
 }  // namespace agent

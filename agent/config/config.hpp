@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "acme/result.hpp"
-#include "cli/challenge_setup.hpp"
-#include "cli/common.hpp"
+#include "challenge/settings.hpp"
+#include "session/options.hpp"
 
 namespace agent {
 
 struct AcmeSection {
-  std::string server;     // directory URL or "letsencrypt" / "letsencrypt-staging"
+  std::string server;  // directory URL or "letsencrypt" / "letsencrypt-staging"
   std::string ca_bundle;
   std::string email;
   bool agree_tos = false;
@@ -22,10 +22,10 @@ struct AcmeSection {
 
 struct AgentSection {
   std::string metrics_listen = "127.0.0.1:9469";
-  std::string http01_listen;      // built-in responder shared by every http-01 certificate
+  std::string http01_listen;  // built-in responder shared by every http-01 certificate
   int renew_before_days = 30;
   int concurrency = 4;
-  std::string post_hook;          // once after any renewal in a pass
+  std::string post_hook;              // once after any renewal in a pass
   int check_interval_seconds = 3600;  // how often certificates are re-examined at most
   int hook_timeout_seconds = 300;
 };
@@ -34,10 +34,10 @@ struct CertificateConfig {
   std::string name;
   std::vector<std::string> domains;
   std::string key_type = "ec256";
-  cli::ChallengeSettings challenge;
-  std::string out;          // output root; files go to OUT/NAME
+  ChallengeSettings challenge;
+  std::string out;  // output root; files go to OUT/NAME
   std::string deploy_hook;
-  std::string server;       // per-certificate CA override; empty: [acme] server
+  std::string server;  // per-certificate CA override; empty: [acme] server
   std::optional<int> renew_before_days;
   std::string preferred_chain;
 };
@@ -77,16 +77,16 @@ std::string config_path(const std::string& flag);
 
 // Effective global settings: command line (and env) over the config file over defaults;
 // the state dir resolved.
-cli::GlobalOptions merge_globals(const cli::GlobalOptions& g, const Config& cfg);
+GlobalOptions merge_globals(const GlobalOptions& g, const Config& cfg);
 
 // For the one-shot commands (issue, renew, list, show, revoke, account): loads the config
 // when there is one and fills what the command line left empty. A broken config is an
 // error naming the file and line.
-acme::Result<cli::GlobalOptions> with_config(const cli::GlobalOptions& g);
+acme::Result<GlobalOptions> with_config(const GlobalOptions& g);
 
-// [agent] settings `acmectl renew` shares with the agent: the post hook and the renewal
-// window, for the options the command line left unset ("" and 0). No config: unchanged.
-acme::Result<void> renew_defaults(const std::string& config, std::string& post_hook,
-                                  int& renew_before_days);
+// The [agent] section the one-shot commands share with the agent (the post hook, the
+// renewal window, where the shared HTTP-01 responder answers, the hook timeout): the
+// config's, or the defaults when there is no config file.
+acme::Result<AgentSection> agent_settings(const std::string& config);
 
 }  // namespace agent

@@ -1,26 +1,36 @@
 #include "daemon/daemon.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "acme/certificate.hpp"
 #include "acme/issuer.hpp"
+#include "base/time.hpp"
+#include "challenge/settings.hpp"
 #include "config/config.hpp"
 #include "daemon/cancellable_clock.hpp"
+#include "daemon/control.hpp"
 #include "daemon/sd_notify.hpp"
 #include "deploy/files.hpp"
-#include "hooks/hook_runner.hpp"
+#include "events/event_sink.hpp"
+#include "log/log.hpp"
 #include "metrics/registry.hpp"
 #include "metrics/server.hpp"
-#include "renew/renewer.hpp"
+#include "pipeline/pipeline.hpp"
+#include "session/session.hpp"
 
 namespace agent {
 
@@ -29,8 +39,20 @@ using acme::make_error;
 
 namespace {
 
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// The longest the main loop sleeps: /healthz and the stall alert read its tick.
+constexpr std::chrono::seconds kMaxSleep{30};
+// After a run, a certificate is not picked up again from the due list for this long (a run
+// that could not move next_check -- locked by another process, a failed store write --
+// must not turn into a hot loop). Control requests are not held back.
+constexpr std::chrono::seconds kRequeueDelay{10};
+
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
+std::atomic<int> g_wake_fd{-1};
 
 extern "C" void on_signal(int sig) {
   if (sig == SIGHUP) {
@@ -38,14 +60,12 @@ extern "C" void on_signal(int sig) {
   } else {
     g_stop = true;
   }
+  const int fd = g_wake_fd.load();
+  if (fd >= 0) {
+    const char c = 's';
+    (void)!::write(fd, &c, 1);
+  }
 }
-
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 
 // True when the installed certificate is missing or does not cover exactly these names.
 bool needs_reissue(const CertificateRecord& rec, const std::vector<std::string>& domains) {
@@ -59,85 +79,126 @@ bool needs_reissue(const CertificateRecord& rec, const std::vector<std::string>&
   return have != std::set<std::string>(domains.begin(), domains.end());
 }
 
+// Results a control connection waits for.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<ControlReply> replies;
+};
+
+struct Job {
+  std::string name;
+  RunOptions options;
+  std::shared_ptr<Waiter> waiter;  // set for control requests
+};
+
 class Daemon {
  public:
-  Daemon(cli::GlobalOptions g, Config cfg, AgentCmdOptions opts)
+  Daemon(GlobalOptions g, Config cfg, AgentOptions opts)
       : g_(std::move(g)), cfg_(std::move(cfg)), opts_(std::move(opts)) {}
+  ~Daemon();
 
   int run();
 
  private:
   acme::Result<void> sync_config();
-  RenewerSettings renewer_settings() const;
+  PipelineSettings pipeline_settings();
   void worker();
   void enqueue_due();
-  void run_post_hook();
+  void finish_pass();
+  void serve_control(int fd);
+  void wake() {
+    const char c = 'w';
+    (void)!::write(wake_w_, &c, 1);
+  }
+  std::chrono::milliseconds sleep_time(bool drained);
 
-  cli::GlobalOptions g_;
+  GlobalOptions g_;
   Config cfg_;
-  AgentCmdOptions opts_;
+  AgentOptions opts_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<acme::Http01Responder> responder_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
+  metrics::Registry registry_;
   CancellableClock clock_;
+  int wake_r_ = -1;
+  int wake_w_ = -1;
+  int control_fd_ = -1;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> queue_;
+  std::deque<Job> queue_;
   std::set<std::string> pending_;  // queued or in flight
   std::set<std::string> force_;    // configured names changed: reissue even if not due
+  std::map<std::string, std::chrono::steady_clock::time_point> requeue_after_;
   int in_flight_ = 0;
-  bool installed_in_pass_ = false;
-  std::vector<std::string> installed_names_;
-  int failures_in_pass_ = 0;
+  std::vector<std::string> renewed_in_pass_;
+  std::vector<std::string> failed_in_pass_;
+  int failures_ = 0;
   bool workers_stop_ = false;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> control_threads_;
 };
 
-RenewerSettings Daemon::renewer_settings() const {
-  RenewerSettings s;
+Daemon::~Daemon() {
+  if (control_fd_ >= 0) ::close(control_fd_);
+  g_wake_fd = -1;
+  if (wake_r_ >= 0) ::close(wake_r_);
+  if (wake_w_ >= 0) ::close(wake_w_);
+}
+
+PipelineSettings Daemon::pipeline_settings() {
+  PipelineSettings s;
   s.state_dir = g_.state_dir;
   s.acme = g_;
   s.renew_before_days = cfg_.agent.renew_before_days;
-  s.hook_timeout = std::chrono::seconds(cfg_.agent.hook_timeout_seconds);
   s.check_interval = std::chrono::seconds(cfg_.agent.check_interval_seconds);
   s.shared_responder = responder_.get();
-  s.clock = const_cast<CancellableClock*>(&clock_);
+  s.shared_listen = cfg_.agent.http01_listen;
+  s.clock = &clock_;
   return s;
 }
 
 acme::Result<void> Daemon::sync_config() {
-  auto log = cli::logger("agent");
+  auto log = logger("agent");
+  std::set<std::string> configured;
   for (const auto& c : cfg_.certificates) {
-    ACME_ASSIGN(auto ids, acme::normalize_identifiers(c.domains, c.challenge.challenge == "dns-01"));
+    ACME_ASSIGN(auto ids,
+                acme::normalize_identifiers(c.domains, c.challenge.challenge == "dns-01"));
     std::vector<std::string> domains;
     for (const auto& id : ids) domains.push_back(id.value);
     ACME_ASSIGN(auto existing, store_->find_certificate(c.name));
     CertificateRecord rec = existing ? *existing : CertificateRecord{};
     const bool reissue = !existing || needs_reissue(rec, domains);
+    ChallengeSettings ch = c.challenge;
+    ACME_CHECK(store_inline_secrets(ch, g_.state_dir, c.name));
     rec.name = c.name;
     rec.domains = domains;
     rec.key_type = c.key_type;
-    rec.challenge = c.challenge.challenge;
-    rec.challenge_settings = cli::to_json(c.challenge);
-    rec.http01_listen = c.challenge.http01_listen;
-    rec.webroot = c.challenge.webroot;
-    const std::string out_root = c.out.empty() ? g_.state_dir + "/live" : c.out;
+    rec.challenge = ch.challenge;
+    rec.challenge_settings = to_json(ch);
+    rec.http01_listen = ch.http01_listen;
+    rec.webroot = absolute_path(ch.webroot);
+    const std::string out_root = c.out.empty() ? g_.state_dir + "/live" : absolute_path(c.out);
     rec.out_dir = out_root + "/" + c.name;
-    auto server = cli::resolve_server(c.server.empty() ? g_.server : c.server);
+    auto server = resolve_server(c.server.empty() ? g_.server : c.server);
     if (!server) return std::move(server).error().context("certificate " + c.name);
     rec.server = *server;
     rec.deploy_hook = c.deploy_hook;
-    rec.ca_bundle = g_.ca_bundle;
+    rec.ca_bundle = absolute_path(g_.ca_bundle);
     rec.renew_before_days = c.renew_before_days.value_or(0);
     rec.preferred_chain = c.preferred_chain;
+    rec.origin = "config";
+    rec.managed = true;
+    configured.insert(c.name);
     if (reissue) {
       rec.next_check = 0;
-      // A certificate never issued is due anyway (and the renewer honours its backoff);
+      // A certificate never issued is due anyway (and the pipeline honours its backoff);
       // forcing it made every restart ignore a persisted backoff. Force only a reissue for
       // changed names, and not while a failure's backoff runs.
-      if (rec.not_after != 0 && rec.next_attempt <= now_unix()) force_.insert(c.name);
+      if (rec.not_after != 0 && rec.next_attempt <= unix_now()) force_.insert(c.name);
       log->info("cert={} {}", c.name,
-                !existing             ? "new: will issue"
+                !existing            ? "new: will issue"
                 : rec.not_after == 0 ? "not issued yet: will issue"
                                      : "names changed: will reissue");
     }
@@ -149,103 +210,205 @@ acme::Result<void> Daemon::sync_config() {
       ACME_CHECK(store_->upsert_certificate(rec));
     }
   }
+  // Certificates the config no longer lists stop being renewed (files and record kept;
+  // `acmectl list` shows them as unmanaged, `acmectl delete` forgets them).
+  ACME_ASSIGN(auto all, store_->list_certificates());
+  for (const auto& rec : all) {
+    if (rec.origin == "config" && rec.managed && configured.count(rec.name) == 0) {
+      ACME_CHECK(store_->set_managed(rec.name, false));
+      log->info("cert={} removed from the config: no longer renewed (unmanaged)", rec.name);
+    }
+  }
   return acme::ok();
 }
 
 void Daemon::worker() {
   auto store = Store::open(g_.state_dir + "/acmectl.db");
   if (!store) {
-    cli::logger("agent")->error("worker: {}", store.error().to_string());
+    logger("agent")->error("worker: {}", store.error().to_string());
     return;
   }
-  Renewer renewer(**store, renewer_settings());
+  EventSink events(**store, registry_, std::chrono::seconds(cfg_.agent.hook_timeout_seconds));
+  Pipeline pipeline(**store, events, pipeline_settings());
   while (true) {
-    std::string name;
-    bool force = false;
+    Job job;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return workers_stop_ || !queue_.empty(); });
       if (workers_stop_) return;
-      name = queue_.front();
+      job = std::move(queue_.front());
       queue_.pop_front();
-      force = force_.erase(name) > 0;
+      if (force_.erase(job.name) > 0) job.options.force = true;
       ++in_flight_;
     }
-    const RenewResult r = renewer.run(name, force);
+    const RunResult r = pipeline.run(job.name, job.options);
     if (r.outcome != Outcome::kNotDue && r.outcome != Outcome::kBackoff) {
-      cli::logger("agent")->info("cert={} outcome={} {}", name, to_string(r.outcome), r.message);
+      logger("agent")->info("cert={} outcome={} {}", job.name, to_string(r.outcome), r.message);
     }
     {
       std::lock_guard lock(mu_);
       --in_flight_;
-      pending_.erase(name);
-      if (r.installed) {
-        installed_in_pass_ = true;
-        installed_names_.push_back(name);
+      pending_.erase(job.name);
+      requeue_after_[job.name] = std::chrono::steady_clock::now() + kRequeueDelay;
+      if (r.installed) renewed_in_pass_.push_back(job.name);
+      if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed) {
+        failed_in_pass_.push_back(job.name);
+        ++failures_;
       }
-      if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed) ++failures_in_pass_;
+    }
+    if (job.waiter) {
+      std::lock_guard lock(job.waiter->mu);
+      job.waiter->replies.push_back({job.name, to_string(r.outcome), r.message, r.installed});
+      job.waiter->cv.notify_all();
     }
     cv_.notify_all();
+    wake();
   }
 }
 
 void Daemon::enqueue_due() {
-  auto due = store_->due_certificates(now_unix(), 10'000);
+  auto due = store_->due_certificates(unix_now(), 10'000);
   if (!due) {
-    cli::logger("agent")->error("{}", due.error().to_string());
+    logger("agent")->error("{}", due.error().to_string());
     return;
   }
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
+  for (auto it = requeue_after_.begin(); it != requeue_after_.end();) {
+    it = it->second <= now ? requeue_after_.erase(it) : std::next(it);
+  }
   for (const auto& n : force_) {
-    if (pending_.insert(n).second) queue_.push_back(n);
+    if (pending_.insert(n).second) queue_.push_back({n, {}, nullptr});
   }
   for (const auto& n : *due) {
-    if (pending_.insert(n).second) queue_.push_back(n);
+    if (requeue_after_.count(n) != 0) continue;
+    if (pending_.insert(n).second) queue_.push_back({n, {}, nullptr});
   }
   cv_.notify_all();
 }
 
-void Daemon::run_post_hook() {
-  std::vector<std::string> names;
+void Daemon::finish_pass() {
+  std::vector<std::string> renewed, failed;
   {
     std::lock_guard lock(mu_);
-    if (!installed_in_pass_) return;
-    installed_in_pass_ = false;
-    names.swap(installed_names_);
+    renewed.swap(renewed_in_pass_);
+    failed.swap(failed_in_pass_);
   }
-  if (cfg_.agent.post_hook.empty()) return;
-  HookContext ctx{"", names, "", "renewed"};
-  auto r = run_hook(cfg_.agent.post_hook, ctx, std::chrono::seconds(cfg_.agent.hook_timeout_seconds),
-                    *cli::logger("hook"));
-  (void)store_->add_event({"", r ? "post_hook_ran" : "post_hook_failed", 0,
-                           r ? cfg_.agent.post_hook : r.error().to_string()});
-  if (!r) {
+  if ((renewed.empty() && failed.empty()) || cfg_.agent.post_hook.empty()) return;
+  EventSink events(*store_, registry_, std::chrono::seconds(cfg_.agent.hook_timeout_seconds));
+  if (!events.post_hook(cfg_.agent.post_hook, renewed, failed)) {
     std::lock_guard lock(mu_);
-    ++failures_in_pass_;
+    ++failures_;
   }
 }
 
-int Daemon::run() {
-  auto log = cli::logger("agent");
-  auto store = cli::open_store(g_.state_dir);
-  if (!store) {
-    std::fprintf(stderr, "acmectl: error: %s\n", store.error().to_string().c_str());
-    return cli::kExitFailure;
+// One control connection: read the request, queue each certificate (after any run of it
+// already queued or in flight), answer with each result as it comes.
+void Daemon::serve_control(int fd) {
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string line;
+  char c;
+  while (line.size() < 65536) {
+    const ssize_t n = ::recv(fd, &c, 1, 0);
+    if (n <= 0 || c == '\n') break;
+    line += c;
   }
+  auto send_line = [fd](const std::string& text) {
+    std::string_view data = text;
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  };
+  auto request = decode_request(line);
+  if (!request) {
+    send_line(nlohmann::json{{"error", request.error().to_string()}}.dump() + "\n");
+    return;
+  }
+  auto log = logger("control");
+  log->info("control request: run {} certificate(s){}", request->names.size(),
+            request->force ? " (force)" : "");
+  auto waiter = std::make_shared<Waiter>();
+  for (const auto& name : request->names) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return workers_stop_ || pending_.count(name) == 0; });
+    if (workers_stop_) break;
+    pending_.insert(name);
+    queue_.push_back({name, RunOptions{request->force, request->ari}, waiter});
+    cv_.notify_all();
+  }
+  size_t sent = 0;
+  while (sent < request->names.size()) {
+    std::vector<ControlReply> ready;
+    {
+      std::unique_lock lock(waiter->mu);
+      const bool got = waiter->cv.wait_for(lock, std::chrono::milliseconds(500),
+                                           [&] { return waiter->replies.size() > sent; });
+      if (!got) {
+        if (stopping_) return;  // the client sees the connection close: the agent is stopping
+        continue;
+      }
+      ready.assign(waiter->replies.begin() + static_cast<long>(sent), waiter->replies.end());
+    }
+    for (const auto& r : ready) send_line(encode_reply(r));
+    sent += ready.size();
+  }
+  send_line("{\"done\":true}\n");
+}
+
+std::chrono::milliseconds Daemon::sleep_time(bool drained) {
+  using namespace std::chrono;
+  milliseconds wait = kMaxSleep;
+  if (drained) {
+    auto next = store_->next_check_after(unix_now());
+    if (next && *next > 0) {
+      wait = std::min<milliseconds>(
+          wait, seconds(std::max<int64_t>(0, *next - unix_now())) + milliseconds(50));
+    }
+    std::lock_guard lock(mu_);
+    const auto now = steady_clock::now();
+    for (const auto& [name, at] : requeue_after_) {
+      wait = std::min(wait, duration_cast<milliseconds>(at - now) + milliseconds(50));
+    }
+  }
+  if (auto wd = sd_watchdog_interval()) {
+    wait = std::min(wait, duration_cast<milliseconds>(*wd / 2));
+  }
+  return std::max(wait, milliseconds(0));
+}
+
+int Daemon::run() {
+  auto log = logger("agent");
+  auto fail = [](const std::string& what) {
+    std::fprintf(stderr, "acmectl: error: %s\n", what.c_str());
+    return kExitFailure;
+  };
+  auto store = open_store(g_.state_dir);
+  if (!store) return fail(store.error().to_string());
   store_ = std::move(*store);
   if (auto r = sync_config(); !r) {
     std::fprintf(stderr, "acmectl: error: %s: %s\n", cfg_.path.c_str(),
                  r.error().to_string().c_str());
-    return cli::kExitUsage;
+    return kExitUsage;
   }
-  // One responder for every http-01 certificate without a webroot (nginx proxies
-  // /.well-known/acme-challenge/ to it, so nginx never stops).
+  auto control = control_listen(g_.state_dir);
+  if (!control) return fail(control.error().to_string());
+  control_fd_ = *control;
+
+  // One responder for every http-01 certificate without a webroot or listen address of its
+  // own (nginx proxies /.well-known/acme-challenge/ to it, so nginx never stops).
   bool needs_responder = false;
   auto all = store_->list_certificates();
   if (all) {
     for (const auto& c : *all) {
-      const auto ch = cli::challenge_settings_from_json(c.challenge_settings);
-      if (ch.challenge == "http-01" && ch.webroot.empty()) needs_responder = true;
+      const auto ch = challenge_settings_from_json(c.challenge_settings);
+      if (c.managed && ch.challenge == "http-01" && ch.webroot.empty()) needs_responder = true;
     }
   }
   if (needs_responder) {
@@ -260,10 +423,7 @@ int Daemon::run() {
     }
     if (listen.empty()) listen = ":80";
     auto r = acme::Http01Responder::start(listen);
-    if (!r) {
-      std::fprintf(stderr, "acmectl: error: %s\n", r.error().to_string().c_str());
-      return cli::kExitFailure;
-    }
+    if (!r) return fail(r.error().to_string());
     responder_ = std::move(*r);
     log->info("http-01 responder listening on {}", listen);
   }
@@ -273,15 +433,18 @@ int Daemon::run() {
     mo.listen = cfg_.agent.metrics_listen;
     mo.db_path = g_.state_dir + "/acmectl.db";
     mo.renew_before_days = cfg_.agent.renew_before_days;
+    mo.registry = &registry_;
     auto m = metrics::MetricsServer::start(mo);
-    if (!m) {
-      std::fprintf(stderr, "acmectl: error: %s\n", m.error().to_string().c_str());
-      return cli::kExitFailure;
-    }
+    if (!m) return fail(m.error().to_string());
     metrics_ = std::move(*m);
     log->info("metrics on http://{}/metrics (port {})", mo.listen, metrics_->port());
   }
 
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail("pipe: cannot create");
+  wake_r_ = pipe_fds[0];
+  wake_w_ = pipe_fds[1];
+  g_wake_fd = wake_w_;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -292,15 +455,15 @@ int Daemon::run() {
   std::vector<std::thread> workers;
   const int n = std::max(1, cfg_.agent.concurrency);
   for (int i = 0; i < n; ++i) workers.emplace_back([this] { worker(); });
-  log->info("agent started: state_dir={} certificates={} concurrency={}", g_.state_dir,
-            all ? all->size() : 0, n);
+  log->info("agent started: state_dir={} certificates={} concurrency={} control={}", g_.state_dir,
+            all ? all->size() : 0, n, control_socket_path(g_.state_dir));
   sd_notify_send("READY=1\nSTATUS=renewing on schedule");
-  const auto watchdog = sd_watchdog_interval();
 
   while (!g_stop) {
     if (g_reload.exchange(false)) {
-      auto fresh = cfg_.path.empty() ? acme::Result<Config>(make_error(Errc::kInvalidInput, "no config file"))
-                                     : load_config(cfg_.path);
+      auto fresh = cfg_.path.empty()
+                       ? acme::Result<Config>(make_error(Errc::kInvalidInput, "no config file"))
+                       : load_config(cfg_.path);
       if (!fresh) {
         log->error("reload: keeping the running config: {}", fresh.error().to_string());
       } else {
@@ -316,24 +479,31 @@ int Daemon::run() {
       }
     }
     enqueue_due();
-    metrics::Registry::instance().set_last_tick(now_unix());
-    if (watchdog) sd_notify_send("WATCHDOG=1");
-    // Wait up to a second for the pass to drain (signals are noticed within 200 ms); the
-    // due query is indexed, so looking again every second costs next to nothing.
-    bool drained = false;
+    registry_.set_last_tick(unix_now());
+    sd_notify_send("WATCHDOG=1");
+    bool drained;
     {
-      std::unique_lock lock(mu_);
-      const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      while (!g_stop && !g_reload) {
-        drained = in_flight_ == 0 && queue_.empty();
-        if (drained && opts_.once) break;
-        if (std::chrono::steady_clock::now() >= limit) break;
-        cv_.wait_for(lock, std::chrono::milliseconds(200));
-      }
+      std::lock_guard lock(mu_);
       drained = in_flight_ == 0 && queue_.empty();
     }
-    if (drained) run_post_hook();
+    if (drained) finish_pass();
     if (opts_.once && drained) break;
+
+    pollfd fds[2] = {{wake_r_, POLLIN, 0}, {control_fd_, POLLIN, 0}};
+    const int rc = ::poll(fds, 2, static_cast<int>(sleep_time(drained).count()));
+    if (rc <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      char buf[256];
+      while (::read(wake_r_, buf, sizeof buf) > 0) {
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      while (true) {
+        const int conn = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn < 0) break;
+        control_threads_.emplace_back([this, conn] { serve_control(conn); });
+      }
+    }
   }
 
   const bool stopping = g_stop;
@@ -342,6 +512,10 @@ int Daemon::run() {
     sd_notify_send("STOPPING=1");
   }
   clock_.cancel();
+  stopping_ = true;
+  ::close(control_fd_);
+  control_fd_ = -1;
+  ::unlink(control_socket_path(g_.state_dir).c_str());
   {
     std::lock_guard lock(mu_);
     workers_stop_ = true;
@@ -349,36 +523,29 @@ int Daemon::run() {
   }
   cv_.notify_all();
   for (auto& t : workers) t.join();
+  for (auto& t : control_threads_) t.join();
   responder_.reset();
   metrics_.reset();
   log->info("agent stopped");
-  if (opts_.once) return failures_in_pass_ > 0 ? cli::kExitFailure : cli::kExitOk;
-  return cli::kExitOk;
+  if (opts_.once) return failures_ > 0 ? kExitFailure : kExitOk;
+  return kExitOk;
 }
 
 }  // namespace
 
-CLI::App* add_agent_command(CLI::App& app, AgentCmdOptions& o) {
-  auto* cmd = app.add_subcommand("agent", "Run the renewal daemon");
-  cmd->add_option("--metrics-listen", o.metrics_listen,
-                  "Address for /metrics and /healthz (default 127.0.0.1:9469)");
-  cmd->add_flag("--once", o.once, "Process what is due once, then exit");
-  return cmd;
-}
-
-int run_agent(const cli::GlobalOptions& g, const AgentCmdOptions& o) {
+int run_agent(const GlobalOptions& g, const AgentOptions& o) {
   const std::string path = config_path(g.config);
   Config cfg;
   if (!path.empty()) {
     auto loaded = load_config(path);
     if (!loaded) {
       std::fprintf(stderr, "acmectl: error: %s\n", loaded.error().to_string().c_str());
-      return cli::kExitUsage;
+      return kExitUsage;
     }
     cfg = std::move(*loaded);
   }
   if (!o.metrics_listen.empty()) cfg.agent.metrics_listen = o.metrics_listen;
-  cli::GlobalOptions merged = merge_globals(g, cfg);  // before cfg is moved into the daemon
+  GlobalOptions merged = merge_globals(g, cfg);  // before cfg is moved into the daemon
   Daemon d(std::move(merged), std::move(cfg), o);
   return d.run();
 }

@@ -38,11 +38,6 @@ void Histogram::write(Exposition& out, std::string_view name, const Labels& labe
   out.sample(std::string(name) + "_count", labels, static_cast<double>(count_));
 }
 
-Registry& Registry::instance() {
-  static Registry r;
-  return r;
-}
-
 Registry::Registry()
     : request_duration_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
       renewal_duration_({0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}) {}
@@ -67,6 +62,11 @@ void Registry::renewal_finished(double seconds) {
 void Registry::set_last_tick(int64_t t) {
   std::lock_guard lock(mu_);
   last_tick_ = t;
+}
+
+void Registry::store_write_failed() {
+  std::lock_guard lock(mu_);
+  store_write_failures_ += 1;
 }
 
 int64_t Registry::last_tick() const {
@@ -96,6 +96,9 @@ void Registry::write(Exposition& out) const {
   out.family("acmectl_scheduler_last_tick_timestamp_seconds", "gauge",
              "When the scheduler loop last ran");
   out.sample("acmectl_scheduler_last_tick_timestamp_seconds", static_cast<double>(last_tick_));
+  out.family("acmectl_store_write_failures_total", "counter",
+             "Writes to the state database that failed (each one is logged)");
+  out.sample("acmectl_store_write_failures_total", store_write_failures_);
 }
 
 void write_process_metrics(Exposition& out) {
@@ -127,7 +130,8 @@ void write_process_metrics(Exposition& out) {
   }
   rlimit rl{};
   ::getrlimit(RLIMIT_NOFILE, &rl);
-  out.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+  out.family("process_cpu_seconds_total", "counter",
+             "Total user and system CPU time spent in seconds.");
   out.sample("process_cpu_seconds_total", (field(14) + field(15)) / ticks);
   out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
   out.sample("process_resident_memory_bytes", field(24) * page);

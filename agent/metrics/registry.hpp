@@ -14,7 +14,8 @@ namespace agent::metrics {
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size(), 0) {}
+  explicit Histogram(std::vector<double> bounds)
+      : bounds_(std::move(bounds)), counts_(bounds_.size(), 0) {}
   void observe(double v);
   void write(Exposition& out, std::string_view name, const Labels& labels) const;
 
@@ -25,21 +26,24 @@ class Histogram {
   double sum_ = 0;
 };
 
+// Handed in by whoever owns the process's metrics (the agent) to the pipeline, its event
+// sink and the /metrics endpoint; one-shot commands use their own, never scraped.
 class Registry {
  public:
-  static Registry& instance();
+  Registry();
 
   void acme_request(const std::string& endpoint, int status, double seconds);
   void bad_nonce_retries(int n);
   void renewal_finished(double seconds);
   void set_last_tick(int64_t unix_seconds);
+  // A store write that failed (logged where it happened; counted here).
+  void store_write_failed();
   int64_t last_tick() const;
 
   // Writes every process-wide family (ACME traffic, renewal durations, scheduler tick).
   void write(Exposition& out) const;
 
  private:
-  Registry();
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, double> requests_;
   Histogram request_duration_;
@@ -47,6 +51,7 @@ class Registry {
   double rate_limited_ = 0;
   Histogram renewal_duration_;
   int64_t last_tick_ = 0;
+  double store_write_failures_ = 0;
 };
 
 // process_* metrics of this process (Linux /proc), as the Prometheus client libraries export.

@@ -120,14 +120,15 @@ acme::Result<std::string> render_metrics(Store& store, int renew_before_days) {
   return render_metrics(store, renew_before_days, std::string());
 }
 
-acme::Result<std::string> render_metrics(Store& store, int renew_before_days, std::string buffer) {
+acme::Result<std::string> render_metrics(Store& store, int renew_before_days, std::string buffer,
+                                         const Registry* registry) {
   ACME_ASSIGN(auto certs, store.certificate_metrics());
   Exposition out(std::move(buffer));
   out.reserve(certs.size() * 720 + 8192);
   out.family("acmectl_build_info", "gauge", "acmectl version");
   out.sample("acmectl_build_info", {{"version", ACMECTL_VERSION}}, 1);
   write_certificates(out, certs, renew_before_days);
-  Registry::instance().write(out);
+  if (registry != nullptr) registry->write(out);
   write_process_metrics(out);
   return out.take();
 }
@@ -162,7 +163,8 @@ acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOp
   impl->server.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
     auto lock = std::make_shared<std::unique_lock<std::mutex>>(impl->mu);
     auto st = impl->open_store(impl->store);
-    auto text = st ? render_metrics(**st, impl->options.renew_before_days, std::move(impl->buffer))
+    auto text = st ? render_metrics(**st, impl->options.renew_before_days, std::move(impl->buffer),
+                                    impl->options.registry)
                    : acme::Result<std::string>(st.error());
     if (!text) {
       res.status = 500;
@@ -197,7 +199,7 @@ acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOp
       res.set_content("store unreadable: " + probe.error().to_string() + "\n", "text/plain");
       return;
     }
-    const int64_t tick = Registry::instance().last_tick();
+    const int64_t tick = impl->options.registry ? impl->options.registry->last_tick() : 0;
     const int64_t age = now_unix() - tick;
     if (tick == 0 || age > impl->options.stall_seconds) {
       res.status = 503;

@@ -15,18 +15,22 @@ class Store;
 
 namespace agent::metrics {
 
+class Registry;
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:9469";
   std::string db_path;
   int renew_before_days = 30;
   int stall_seconds = 120;  // /healthz fails when the scheduler has not ticked for this long
+  const Registry* registry = nullptr;  // the agent's process-wide metrics; none: left out
 };
 
 // Renders the full exposition from a store (also used by the benchmark).
 acme::Result<std::string> render_metrics(const std::string& db_path, int renew_before_days);
 acme::Result<std::string> render_metrics(Store& store, int renew_before_days);
 // The same, written into `buffer` (cleared first; its capacity is reused).
-acme::Result<std::string> render_metrics(Store& store, int renew_before_days, std::string buffer);
+acme::Result<std::string> render_metrics(Store& store, int renew_before_days, std::string buffer,
+                                         const Registry* registry = nullptr);
 
 class MetricsServer {
  public:

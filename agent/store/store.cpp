@@ -141,6 +141,10 @@ ALTER TABLE certificates ADD COLUMN revoked_serial TEXT NOT NULL DEFAULT '';
 ALTER TABLE certificates ADD COLUMN renew_before_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certificates ADD COLUMN preferred_chain TEXT NOT NULL DEFAULT '';
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN origin TEXT NOT NULL DEFAULT 'issue';
+ALTER TABLE certificates ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -175,17 +179,18 @@ Result<void> make_private(const std::string& path) {
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   if (path != ":memory:" && !path.empty()) ACME_CHECK(make_private(path));
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Store> store(new Store(raw));
   if (rc != SQLITE_OK) {
     return make_error(Errc::kIo, "store: cannot open " + path + ": " +
                                      (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(raw, 10'000);
-  ACME_CHECK(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                         "PRAGMA foreign_keys=ON;"));
+  ACME_CHECK(
+      store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                  "PRAGMA foreign_keys=ON;"));
   ACME_CHECK(store->migrate());
   return store;
 }
@@ -283,7 +288,7 @@ constexpr const char* kCertColumns =
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
     "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
     "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
-    "renew_before_days, preferred_chain";
+    "renew_before_days, preferred_chain, origin, managed";
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -319,14 +324,16 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.revoked_serial = col_text(s, 24);
   c.renew_before_days = sqlite3_column_int(s, 25);
   c.preferred_chain = col_text(s, 26);
+  c.origin = col_text(s, 27);
+  c.managed = sqlite3_column_int(s, 28) != 0;
   return c;
 }
 
 }  // namespace
 
 Result<std::optional<CertificateRecord>> Store::find_certificate(const std::string& name) {
-  const std::string sql = std::string("SELECT ") + kCertColumns +
-                          " FROM certificates WHERE name = ?";
+  const std::string sql =
+      std::string("SELECT ") + kCertColumns + " FROM certificates WHERE name = ?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   bind_value(s.get(), 1, name);
   const int rc = sqlite3_step(s.get());
@@ -336,8 +343,8 @@ Result<std::optional<CertificateRecord>> Store::find_certificate(const std::stri
 }
 
 Result<std::vector<CertificateRecord>> Store::list_certificates() {
-  const std::string sql = std::string("SELECT ") + kCertColumns +
-                          " FROM certificates ORDER BY name";
+  const std::string sql =
+      std::string("SELECT ") + kCertColumns + " FROM certificates ORDER BY name";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   std::vector<CertificateRecord> out;
   int rc;
@@ -349,7 +356,8 @@ Result<std::vector<CertificateRecord>> Store::list_certificates() {
 Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
-      ", created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      ", created_at, updated_at) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -362,7 +370,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "ari_window_start=excluded.ari_window_start, ari_window_end=excluded.ari_window_end, "
       "hook_pending=excluded.hook_pending, ca_bundle=excluded.ca_bundle, "
       "revoked_serial=excluded.revoked_serial, renew_before_days=excluded.renew_before_days, "
-      "preferred_chain=excluded.preferred_chain, updated_at=excluded.updated_at";
+      "preferred_chain=excluded.preferred_chain, origin=excluded.origin, "
+      "managed=excluded.managed, updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
   bind_value(s.get(), i++, c.name);
@@ -392,6 +401,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.revoked_serial);
   bind_value(s.get(), i++, c.renew_before_days);
   bind_value(s.get(), i++, c.preferred_chain);
+  bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
+  bind_value(s.get(), i++, c.managed ? 1 : 0);
   const int64_t now = now_unix();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -404,7 +415,7 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
                               "UPDATE certificates SET domains=?, key_type=?, challenge=?, "
                               "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
                               "challenge_settings=?, ca_bundle=?, renew_before_days=?, "
-                              "preferred_chain=?, updated_at=?") +
+                              "preferred_chain=?, origin=?, managed=?, updated_at=?") +
                           (due_now ? ", next_check=0" : "") + " WHERE name=?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -420,9 +431,22 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   bind_value(s.get(), i++, c.ca_bundle);
   bind_value(s.get(), i++, c.renew_before_days);
   bind_value(s.get(), i++, c.preferred_chain);
+  bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
+  bind_value(s.get(), i++, c.managed ? 1 : 0);
   bind_value(s.get(), i++, now_unix());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");
+  return acme::ok();
+}
+
+Result<void> Store::set_managed(const std::string& name, bool managed) {
+  ACME_ASSIGN(auto s, prepare(db_.get(),
+                              "UPDATE certificates SET managed=?, updated_at=? "
+                              "WHERE name=?"));
+  bind_value(s.get(), 1, managed ? 1 : 0);
+  bind_value(s.get(), 2, now_unix());
+  bind_value(s.get(), 3, name);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "set managed");
   return acme::ok();
 }
 
@@ -435,7 +459,7 @@ Result<void> Store::delete_certificate(const std::string& name) {
 
 Result<std::vector<std::string>> Store::due_certificates(int64_t now, int limit) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
-                              "SELECT name FROM certificates WHERE next_check <= ? "
+                              "SELECT name FROM certificates WHERE next_check <= ? AND managed = 1 "
                               "ORDER BY next_check LIMIT ?"));
   bind_value(s.get(), 1, now);
   bind_value(s.get(), 2, limit);
@@ -448,7 +472,8 @@ Result<std::vector<std::string>> Store::due_certificates(int64_t now, int limit)
 
 Result<int64_t> Store::next_check_after(int64_t now) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
-                              "SELECT MIN(next_check) FROM certificates WHERE next_check > ?"));
+                              "SELECT MIN(next_check) FROM certificates WHERE next_check > ? "
+                              "AND managed = 1"));
   bind_value(s.get(), 1, now);
   if (sqlite3_step(s.get()) != SQLITE_ROW) return db_error(db_.get(), "next check");
   return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
@@ -500,8 +525,8 @@ Result<void> Store::add_event(const Event& e) {
     bind_value(s.get(), 4, e.detail);
     if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save event");
     if (counter != nullptr) {
-      const std::string sql = std::string("UPDATE certificates SET ") + counter + " = " +
-                              counter + " + 1 WHERE name = ?";
+      const std::string sql = std::string("UPDATE certificates SET ") + counter + " = " + counter +
+                              " + 1 WHERE name = ?";
       ACME_ASSIGN(auto u, prepare(db_.get(), sql.c_str()));
       bind_value(u.get(), 1, e.cert_name);
       if (sqlite3_step(u.get()) != SQLITE_DONE) return db_error(db_.get(), "count event");
@@ -516,11 +541,13 @@ Result<void> Store::add_event(const Event& e) {
 }
 
 Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
-  ACME_ASSIGN(auto s, prepare(db_.get(),
-                              "SELECT name, serial, not_before, not_after, ari_chosen_time, "
-                              "last_success, consecutive_failures, hook_pending, renewals_success, "
-                              "renewals_failure, hooks_success, hooks_failure, revoked_serial, renew_before_days "
-                              "FROM certificates"));
+  ACME_ASSIGN(
+      auto s,
+      prepare(db_.get(),
+              "SELECT name, serial, not_before, not_after, ari_chosen_time, "
+              "last_success, consecutive_failures, hook_pending, renewals_success, "
+              "renewals_failure, hooks_success, hooks_failure, revoked_serial, renew_before_days "
+              "FROM certificates"));
   // A plain table scan, sorted here: "ORDER BY name" walks the name index and seeks into
   // the table once per row, which made this query ~75% of a 100,000-certificate scrape.
   std::vector<CertificateMetrics> out;
@@ -545,8 +572,9 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
     out.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return db_error(db_.get(), "read metrics");
-  std::sort(out.begin(), out.end(),
-            [](const CertificateMetrics& a, const CertificateMetrics& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const CertificateMetrics& a, const CertificateMetrics& b) {
+    return a.name < b.name;
+  });
   return out;
 }
 

@@ -31,11 +31,11 @@ struct CertificateRecord {
   std::string challenge = "http-01";
   std::string http01_listen;
   std::string webroot;
-  std::string out_dir;   // the directory holding cert.pem etc. (OUT/NAME)
-  std::string server;    // ACME directory URL
+  std::string out_dir;  // the directory holding cert.pem etc. (OUT/NAME)
+  std::string server;   // ACME directory URL
   std::string deploy_hook;
-  std::string challenge_settings;  // JSON of cli::ChallengeSettings (DNS-01 options etc.)
-  int64_t not_before = 0;  // unix seconds
+  std::string challenge_settings;  // JSON of ChallengeSettings (DNS-01 options etc.)
+  int64_t not_before = 0;          // unix seconds
   int64_t not_after = 0;
   std::string serial;
   std::string ari_cert_id;
@@ -52,6 +52,8 @@ struct CertificateRecord {
   std::string revoked_serial;    // `acmectl revoke` revoked the certificate with this serial
   int renew_before_days = 0;     // this certificate's window in days; 0: the agent's
   std::string preferred_chain;   // issuer CN substring of the chain to install; "": default
+  std::string origin = "issue";  // "issue" (acmectl issue) or "config" ([[certificate]])
+  bool managed = true;           // false: gone from the config; kept, no longer renewed
   // The installed certificate is the revoked one: it must be replaced now.
   bool revoked() const { return !serial.empty() && revoked_serial == serial; }
 };
@@ -70,7 +72,7 @@ struct CertificateMetrics {
   int64_t renewals_failure = 0;
   int64_t hooks_success = 0;
   int64_t hooks_failure = 0;
-  bool revoked = false;  // the installed certificate was revoked
+  bool revoked = false;       // the installed certificate was revoked
   int renew_before_days = 0;  // 0: the agent's
 };
 
@@ -103,6 +105,8 @@ class Store {
   Result<std::vector<CertificateRecord>> list_certificates();
   Result<void> upsert_certificate(const CertificateRecord& cert);
   Result<void> delete_certificate(const std::string& name);
+  // A certificate gone from the config stops being renewed (and shows as unmanaged).
+  Result<void> set_managed(const std::string& name, bool managed);
   // Updates only what the config owns (names, key type, challenge, output, server, hook,
   // CA bundle), never the issued state a concurrent renewal may have just written; with
   // due_now, also makes the certificate due (next_check = 0).

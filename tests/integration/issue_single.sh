@@ -47,12 +47,19 @@ sqlite3 "$state/acmectl.db" 'select name from certificates' | grep -qx "$name" |
 ok "account key 0600 in the state dir; $name recorded in acmectl.db"
 
 serial1=$(cert_serial "$live/cert.pem")
+orders_before=$(pebble_new_orders)
 expect_rc 0 issue "${common[@]}"
+grep -q "not due" "$OUT_FILE" || fail "a second issue of unchanged names should say it is not due"
+assert_eq "$(cert_serial "$live/cert.pem")" "$serial1" "serial after a second issue that was not due"
+assert_eq "$(pebble_new_orders)" "$orders_before" "Pebble newOrder requests after a second issue"
+ok "second issue of the same names: not due, exit 0, no order at the CA"
+
+expect_rc 0 issue "${common[@]}" --force
 verify_chain "$live"
 assert_sans "$live/cert.pem" "$name"
-[[ "$(cert_serial "$live/cert.pem")" != "$serial1" ]] || fail "second issue did not replace the certificate"
+[[ "$(cert_serial "$live/cert.pem")" != "$serial1" ]] || fail "issue --force did not replace the certificate"
 mapfile -t keys2 < <(state_keys "$state")
 assert_eq "${keys2[*]}" "${keys[*]}" "account keys after the second issue"
 sqlite3 "$state/acmectl.db" 'select name from certificates' | grep -qx "$name" ||
   fail "certificates table does not list $name after the second issue"
-ok "second issue: new certificate, same account key"
+ok "issue --force: new certificate, same account key"

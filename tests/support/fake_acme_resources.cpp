@@ -53,11 +53,61 @@ acme::HttpResponse FakeAcmeServer::handle_directory() {
                           {"website", b},
                           {"caaIdentities", {"ca.test"}},
                           {"externalAccountRequired", false}}}};
+  if (ari_) dir["renewalInfo"] = b + "/renewal-info/";
   // Like Pebble, no Replay-Nonce on the directory: the first nonce comes from newNonce.
   acme::HttpResponse resp;
   resp.status = 200;
   resp.headers.emplace_back("content-type", "application/json");
   resp.body = dir.dump();
+  return resp;
+}
+
+// ---- Renewal information (RFC 9773) ------------------------------------------------------
+
+void FakeAcmeServer::set_ari(bool on) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ari_ = on;
+}
+
+void FakeAcmeServer::set_renewal_window(std::chrono::system_clock::time_point start,
+                                        std::chrono::system_clock::time_point end) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  renewal_window_ = std::make_pair(start, end);
+}
+
+void FakeAcmeServer::mark_replaced(const std::string& cert_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  replaced_.insert(cert_id);
+}
+
+std::vector<std::string> FakeAcmeServer::replaces_seen() const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return replaces_seen_;
+}
+
+acme::HttpResponse FakeAcmeServer::handle_renewal_info(const std::string& path) {
+  if (!ari_) return problem(404, "malformed", "no renewal information here");
+  const std::string id = path.substr(std::string_view("/renewal-info/").size());
+  if (id.find('.') == std::string::npos) {
+    return problem(400, "malformed", "renewal-info: not a CertID: " + id);
+  }
+  const auto window = renewal_window_.value_or(
+      std::make_pair(now() + std::chrono::hours(24 * 60), now() + std::chrono::hours(24 * 61)));
+  auto rfc3339 = [](std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  acme::HttpResponse resp;
+  resp.status = 200;
+  resp.headers.emplace_back("content-type", "application/json");
+  resp.headers.emplace_back("retry-after", "21600");
+  resp.body = nlohmann::json{{"suggestedWindow",
+                              {{"start", rfc3339(window.first)}, {"end", rfc3339(window.second)}}}}
+                  .dump();
   return resp;
 }
 
@@ -146,6 +196,15 @@ acme::HttpResponse FakeAcmeServer::handle_new_order(const Signed& s) {
       p["identifiers"].empty()) {
     violation("newOrder payload without identifiers: " + s.payload);
     return problem(400, "malformed", "newOrder needs a non-empty identifiers array");
+  }
+  if (auto r = p.find("replaces"); r != p.end()) {
+    const std::string id = r->is_string() ? r->get<std::string>() : r->dump();
+    replaces_seen_.push_back(id);
+    if (!ari_) return problem(400, "malformed", "this server does not offer renewal information");
+    // RFC 9773 §5: a certificate is replaced once.
+    if (!replaced_.insert(id).second) {
+      return problem(409, "alreadyReplaced", "certificate " + id + " was already replaced");
+    }
   }
   OrderRec o;
   o.url = make_url("order");

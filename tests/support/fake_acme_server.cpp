@@ -28,8 +28,13 @@ std::string endpoint_for(std::string_view path) {
       {"/dir", "directory"},      {"/new-nonce", "newNonce"},     {"/new-account", "newAccount"},
       {"/new-order", "newOrder"}, {"/revoke-cert", "revokeCert"}, {"/key-change", "keyChange"}};
   static const std::pair<std::string_view, std::string_view> kPrefix[] = {
-      {"/acct/", "account"},    {"/order/", "order"},       {"/authz/", "authz"},
-      {"/chall/", "challenge"}, {"/finalize/", "finalize"}, {"/cert/", "certificate"}};
+      {"/acct/", "account"},
+      {"/order/", "order"},
+      {"/authz/", "authz"},
+      {"/chall/", "challenge"},
+      {"/finalize/", "finalize"},
+      {"/cert/", "certificate"},
+      {"/renewal-info/", "renewalInfo"}};
   for (const auto& [p, name] : kExact) {
     if (path == p) return std::string(name);
   }
@@ -73,7 +78,8 @@ acme::Result<acme::HttpResponse> FakeAcmeServer::send(const acme::HttpRequest& r
 
 acme::HttpResponse FakeAcmeServer::dispatch(const acme::HttpRequest& req,
                                             const std::string& endpoint, const std::string& path) {
-  const bool unsigned_endpoint = endpoint == "directory" || endpoint == "newNonce";
+  const bool unsigned_endpoint =
+      endpoint == "directory" || endpoint == "newNonce" || endpoint == "renewalInfo";
   std::optional<Signed> s;
   if (unsigned_endpoint) {
     if (endpoint == "newNonce" && req.method == "HEAD") ++head_new_nonce_;
@@ -107,6 +113,7 @@ acme::HttpResponse FakeAcmeServer::dispatch(const acme::HttpRequest& req,
   }
 
   if (endpoint == "directory") return handle_directory();
+  if (endpoint == "renewalInfo") return handle_renewal_info(path);
   if (endpoint == "newNonce") {
     acme::HttpResponse resp;
     resp.status = req.method == "HEAD" ? 200 : 204;  // RFC 8555 §7.2

@@ -75,6 +75,14 @@ class FakeAcmeServer final : public acme::HttpClient {
   void set_finalize_processing(int polls, int retry_after_seconds);
   // Authorizations for this identifier are created already "valid" (authorization reuse).
   void add_pre_valid(const std::string& identifier_value);
+  // RFC 9773 renewal information: the directory offers renewalInfo, GET renewal-info/ID
+  // answers this window (default: from 60 to 61 days after now), and a newOrder whose
+  // "replaces" names a certificate already replaced is refused with alreadyReplaced.
+  void set_ari(bool on);
+  void set_renewal_window(std::chrono::system_clock::time_point start,
+                          std::chrono::system_clock::time_point end);
+  // Mark an ARI cert ID as replaced already (the next "replaces" of it is refused).
+  void mark_replaced(const std::string& cert_id);
   // Certificates offer an alternate chain (Link rel="alternate", RFC 8555 §7.4.2).
   void set_alternate_chains(bool on);
   // When set, validating a challenge asks this function what the CA would fetch (http-01
@@ -99,6 +107,8 @@ class FakeAcmeServer final : public acme::HttpClient {
   int revocations() const;
   // Successful keyChange requests (RFC 8555 §7.3.5).
   int key_changes() const;
+  // "replaces" values of the newOrder requests, in order (refused ones included).
+  std::vector<std::string> replaces_seen() const;
   // Order polls that came before the Retry-After the server gave had elapsed.
   int early_polls() const;
 
@@ -193,6 +203,7 @@ class FakeAcmeServer final : public acme::HttpClient {
 
   // fake_acme_resources.cpp: RFC 8555 resources.
   acme::HttpResponse handle_directory();
+  acme::HttpResponse handle_renewal_info(const std::string& path);
   acme::HttpResponse handle_new_account(const Signed& s);
   acme::HttpResponse handle_account(const Signed& s, const std::string& url);
   acme::HttpResponse handle_new_order(const Signed& s);
@@ -230,6 +241,12 @@ class FakeAcmeServer final : public acme::HttpClient {
   std::set<std::string> pre_valid_;
   bool alternate_chains_ = false;
   KeyAuthorizationSource key_authorization_source_;
+  bool ari_ = false;
+  std::optional<
+      std::pair<std::chrono::system_clock::time_point, std::chrono::system_clock::time_point>>
+      renewal_window_;
+  std::set<std::string> replaced_;
+  std::vector<std::string> replaces_seen_;
 
   std::map<std::string, int, std::less<>> requests_;
   int head_new_nonce_ = 0;

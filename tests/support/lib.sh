@@ -94,6 +94,7 @@ lib_init() {
 # and sets PEBBLE_ARGS, the options every issue against it needs.
 use_pebble() {
   [[ -f "$1/env" ]] || fail "no Pebble fixture at $1 (is the setup test running?)"
+  PEBBLE_FIXTURE_DIR=$1
   # shellcheck source=/dev/null
   source "$1/env"
   # shellcheck disable=SC2034 # used by the tests
@@ -107,6 +108,12 @@ start_fixture() {
   _LIB_FIXTURES+=("$1")
   "$FIXTURE_SCRIPT" start "$1" || fail "could not start a Pebble fixture in $1"
   use_pebble "$1"
+}
+
+# pebble_new_orders: how many newOrder requests the Pebble in use has served so far
+# (its log has one "POST /order-plz" line per request).
+pebble_new_orders() {
+  grep -c 'POST /order-plz' "$PEBBLE_FIXTURE_DIR/pebble.log" || true
 }
 
 # free_ports N: prints N free loopback ports.

@@ -107,7 +107,8 @@ TEST_CASE("render_metrics: counters at 0 from the start; no timestamps before th
   REQUIRE((*store)->add_event({"issued", "obtained", 0, ""}));
   REQUIRE((*store)->add_event({"issued", "hook_failed", 0, "exit 1"}));
 
-  auto text = agent::metrics::render_metrics(**store, 30);
+  const agent::metrics::Registry registry;  // the agent hands in its own
+  auto text = agent::metrics::render_metrics(**store, 30, std::string(), &registry);
   REQUIRE(text);
   for (const char* name : {"fresh", "issued"}) {
     const std::string n = name;
@@ -146,7 +147,8 @@ TEST_CASE("render_metrics: one HELP and TYPE per family, before its samples, fam
     r.not_after = 1'700'000'000 + 90 * 86400;
     REQUIRE((*store)->upsert_certificate(r));
   }
-  auto text = agent::metrics::render_metrics(**store, 30);
+  const agent::metrics::Registry registry;  // the agent hands in its own
+  auto text = agent::metrics::render_metrics(**store, 30, std::string(), &registry);
   REQUIRE(text);
   std::map<std::string, std::string> types;
   std::set<std::string> finished;

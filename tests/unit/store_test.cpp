@@ -27,12 +27,12 @@ TEST_CASE("store: a new database is migrated to the current schema version") {
   TempDir dir;
   auto s = agent::Store::open(dir.path + "/a.db");
   REQUIRE(s);
-  CHECK((*s)->schema_version() == 5);
+  CHECK((*s)->schema_version() == 6);
   // Opening again is a no-op migration.
   s->reset();
   auto again = agent::Store::open(dir.path + "/a.db");
   REQUIRE(again);
-  CHECK((*again)->schema_version() == 5);
+  CHECK((*again)->schema_version() == 6);
 }
 
 TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
@@ -44,7 +44,8 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   sqlite3_close(raw);
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message == "store: schema version 99 is newer than this acmectl understands (5)");
+  CHECK(s.error().message ==
+        "store: schema version 99 is newer than this acmectl understands (6)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {

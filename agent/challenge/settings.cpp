@@ -1,4 +1,4 @@
-#include "cli/challenge_setup.hpp"
+#include "challenge/settings.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,14 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "acme/dns01.hpp"
-#include "cli/common.hpp"
+#include "deploy/files.hpp"
+#include "log/log.hpp"
 
-namespace agent::cli {
+namespace agent {
 
 using acme::Errc;
 using acme::make_error;
@@ -28,13 +28,25 @@ std::string to_json(const ChallengeSettings& s) {
                    {"dns_exec", s.dns_exec},
                    {"rfc2136_server", s.rfc2136_server},
                    {"rfc2136_tsig_name", s.rfc2136_tsig_name},
-                   {"rfc2136_tsig_secret", s.rfc2136_tsig_secret},
                    {"rfc2136_tsig_secret_file", s.rfc2136_tsig_secret_file},
                    {"rfc2136_tsig_algorithm", s.rfc2136_tsig_algorithm},
                    {"dns_resolvers", s.dns_resolvers},
                    {"propagation_timeout", s.propagation_timeout},
                    {"propagation_interval", s.propagation_interval}};
   return j.dump();
+}
+
+acme::Result<void> store_inline_secrets(ChallengeSettings& s, const std::string& state_dir,
+                                        const std::string& cert_name) {
+  if (s.rfc2136_tsig_secret.empty()) return acme::ok();
+  ACME_ASSIGN(const std::string secret, rfc2136_tsig_secret(s));
+  const std::string dir = state_dir + "/secrets";
+  ACME_CHECK(make_dirs(dir, 0700));
+  const std::string path = dir + "/" + cert_name + ".tsig";
+  ACME_CHECK(atomic_write(path, secret + "\n", 0600));
+  s.rfc2136_tsig_secret.clear();
+  s.rfc2136_tsig_secret_file = path;
+  return acme::ok();
 }
 
 ChallengeSettings challenge_settings_from_json(const std::string& text) {
@@ -66,29 +78,6 @@ ChallengeSettings challenge_settings_from_json(const std::string& text) {
     s.propagation_interval = it->get<int>();
   }
   return s;
-}
-
-void add_challenge_options(CLI::App& cmd, ChallengeSettings& s) {
-  cmd.add_option("--challenge", s.challenge, "http-01 (default) or dns-01");
-  cmd.add_option("--http01-listen", s.http01_listen,
-                 "Built-in HTTP-01 responder address ADDR:PORT (default :80)");
-  cmd.add_option("--webroot", s.webroot, "Write HTTP-01 responses under DIR instead");
-  cmd.add_option("--dns-provider", s.dns_provider, "DNS-01 provider: rfc2136 or exec");
-  cmd.add_option("--dns-exec", s.dns_exec, "Program run as PATH present|cleanup FQDN VALUE");
-  cmd.add_option("--rfc2136-server", s.rfc2136_server, "DNS server for UPDATE, ADDR:PORT");
-  cmd.add_option("--rfc2136-tsig-name", s.rfc2136_tsig_name, "TSIG key name");
-  cmd.add_option("--rfc2136-tsig-secret", s.rfc2136_tsig_secret, "TSIG secret (base64)");
-  cmd.add_option("--rfc2136-tsig-secret-file", s.rfc2136_tsig_secret_file,
-                 "File holding the TSIG secret (base64)");
-  cmd.add_option("--rfc2136-tsig-algorithm", s.rfc2136_tsig_algorithm,
-                 "hmac-sha256 (default), hmac-sha512 or hmac-sha1");
-  cmd.add_option("--dns-resolver", s.dns_resolvers,
-                 "Where propagation is checked, ADDR:PORT (repeatable; default: the zone's "
-                 "authoritative servers)");
-  cmd.add_option("--propagation-timeout", s.propagation_timeout,
-                 "Seconds to wait for DNS propagation (default 120)");
-  cmd.add_option("--propagation-interval", s.propagation_interval,
-                 "Seconds between two rounds of the propagation check (default 2)");
 }
 
 void apply_challenge_env(ChallengeSettings& s) {
@@ -142,15 +131,17 @@ acme::Result<void> check_dns01(const ChallengeSettings& s) {
   }
   if (s.dns_provider == "rfc2136") {
     if (s.rfc2136_server.empty()) {
-      return usage("--dns-provider rfc2136 needs --rfc2136-server ADDR:PORT "
-                   "(or ACMECTL_RFC2136_SERVER)");
+      return usage(
+          "--dns-provider rfc2136 needs --rfc2136-server ADDR:PORT "
+          "(or ACMECTL_RFC2136_SERVER)");
     }
     if (auto r = acme::parse_dns_server(s.rfc2136_server); !r) {
       return usage("--rfc2136-server " + s.rfc2136_server + ": " + r.error().message);
     }
     if (s.rfc2136_tsig_name.empty()) {
-      return usage("--dns-provider rfc2136 needs --rfc2136-tsig-name NAME "
-                   "(or ACMECTL_RFC2136_TSIG_NAME)");
+      return usage(
+          "--dns-provider rfc2136 needs --rfc2136-tsig-name NAME "
+          "(or ACMECTL_RFC2136_TSIG_NAME)");
     }
     if (auto r = acme::parse_tsig_algorithm(s.rfc2136_tsig_algorithm); !r) {
       return usage("--rfc2136-tsig-algorithm " + s.rfc2136_tsig_algorithm +
@@ -201,8 +192,9 @@ acme::Result<std::string> rfc2136_tsig_secret(const ChallengeSettings& s) {
     return secret;
   }
   if (s.rfc2136_tsig_secret_file.empty()) {
-    return usage("--dns-provider rfc2136 needs --rfc2136-tsig-secret BASE64 or "
-                 "--rfc2136-tsig-secret-file FILE");
+    return usage(
+        "--dns-provider rfc2136 needs --rfc2136-tsig-secret BASE64 or "
+        "--rfc2136-tsig-secret-file FILE");
   }
   const std::string& path = s.rfc2136_tsig_secret_file;
   if (path.front() != '/') {
@@ -232,7 +224,8 @@ acme::Result<std::string> rfc2136_tsig_secret(const ChallengeSettings& s) {
 
 acme::Result<void> check_challenge_settings(const ChallengeSettings& s) {
   if (s.challenge != "http-01" && s.challenge != "dns-01") {
-    return make_error(Errc::kInvalidInput, "--challenge " + s.challenge + ": use http-01 or dns-01");
+    return make_error(Errc::kInvalidInput,
+                      "--challenge " + s.challenge + ": use http-01 or dns-01");
   }
   if (s.challenge == "http-01") {
     if (!s.webroot.empty() && !s.http01_listen.empty()) {
@@ -267,8 +260,8 @@ acme::Result<SolverBundle> make_dns01_solver(const ChallengeSettings& s, acme::C
   o.log = [log](const std::string& line) { log->info("{}", line); };
   o.warn = [log](const std::string& line) { log->warn("{}", line); };
   SolverBundle b;
-  b.solver = std::make_unique<acme::Dns01Solver>(std::move(provider), po.resolver, clock,
-                                                 std::move(o));
+  b.solver =
+      std::make_unique<acme::Dns01Solver>(std::move(provider), po.resolver, clock, std::move(o));
   return b;
 }
 
@@ -293,4 +286,4 @@ acme::Result<SolverBundle> make_solver(const ChallengeSettings& s, acme::Http01R
   return b;
 }
 
-}  // namespace agent::cli
+}  // namespace agent

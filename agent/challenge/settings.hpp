@@ -1,18 +1,16 @@
 #pragma once
-// Builds the challenge solver for a certificate from its settings. Shared by `issue`,
-// `renew` and the agent so every path solves challenges the same way.
+// A certificate's challenge settings and the solver built from them. Shared by `issue`,
+// `renew` and the agent (through the pipeline) so every path solves challenges alike.
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "acme/challenge.hpp"
 #include "acme/clock.hpp"
 #include "acme/result.hpp"
 
-namespace agent::cli {
+namespace agent {
 
 struct ChallengeSettings {
   std::string challenge = "http-01";  // http-01 | dns-01
@@ -32,13 +30,16 @@ struct ChallengeSettings {
 };
 
 // Stored with each certificate (store column challenge_settings) so renewals solve the
-// same way. Secrets given inline are stored too: the store is 0600 in a 0700 directory.
+// same way. Never holds a secret: an inline TSIG secret is moved to a file first
+// (store_inline_secrets), and to_json drops whatever inline secret is left.
 std::string to_json(const ChallengeSettings& s);
+// An inline TSIG secret (--rfc2136-tsig-secret or ACMECTL_RFC2136_TSIG_SECRET) is written to
+// STATE/secrets/CERTNAME.tsig (0600) and replaced by that path, so the database never
+// holds it and renewals still find it.
+acme::Result<void> store_inline_secrets(ChallengeSettings& s, const std::string& state_dir,
+                                        const std::string& cert_name);
 // Unknown or missing members keep their defaults.
 ChallengeSettings challenge_settings_from_json(const std::string& json);
-
-// Registers --challenge, --http01-listen, --webroot and the DNS-01 options on cmd.
-void add_challenge_options(CLI::App& cmd, ChallengeSettings& s);
 
 // Fills unset DNS-01 settings from ACMECTL_RFC2136_* environment variables.
 void apply_challenge_env(ChallengeSettings& s);
@@ -67,4 +68,4 @@ acme::Result<void> check_challenge_settings(const ChallengeSettings& s);
 // file as tsig-keygen writes it: the `secret "..."` value is used).
 acme::Result<std::string> rfc2136_tsig_secret(const ChallengeSettings& s);
 
-}  // namespace agent::cli
+}  // namespace agent

@@ -1,0 +1,468 @@
+#include "pipeline/pipeline.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "acme/certificate.hpp"
+#include "acme/issuer.hpp"
+#include "base/file_lock.hpp"
+#include "base/time.hpp"
+#include "challenge/settings.hpp"
+#include "deploy/files.hpp"
+#include "log/log.hpp"
+#include "schedule/policy.hpp"
+#include "session/account.hpp"
+
+namespace agent {
+
+using acme::Errc;
+using acme::make_error;
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+
+const char* to_string(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::kNotDue: return "not-due";
+    case Outcome::kBackoff: return "backoff";
+    case Outcome::kLocked: return "locked";
+    case Outcome::kRenewed: return "renewed";
+    case Outcome::kHookFailed: return "hook-failed";
+    case Outcome::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+Outcome outcome_from_string(std::string_view s) noexcept {
+  for (Outcome o : {Outcome::kNotDue, Outcome::kBackoff, Outcome::kLocked, Outcome::kRenewed,
+                    Outcome::kHookFailed, Outcome::kFailed}) {
+    if (s == to_string(o)) return o;
+  }
+  return Outcome::kFailed;
+}
+
+struct Pipeline::Impl {
+  Impl(Store& store, EventSink& events, PipelineSettings settings)
+      : store(store),
+        events(events),
+        settings(std::move(settings)),
+        clock(this->settings.clock ? *this->settings.clock : acme::system_clock()) {}
+
+  Store& store;
+  EventSink& events;
+  PipelineSettings settings;
+  acme::Clock& clock;
+  std::map<std::string, Session> sessions;  // by directory URL
+
+  RunResult run(const std::string& name, const RunOptions& options);
+  RunResult obtain(CertificateRecord& rec);
+  acme::Result<Session*> session_for(const std::string& server, const std::string& ca_bundle);
+  void record_failure(CertificateRecord& rec, const acme::Error& e, RunResult& out);
+  void save(const CertificateRecord& rec) {
+    events.check(store.upsert_certificate(rec), "saving certificate " + rec.name);
+  }
+  void adopt_installed(CertificateRecord& rec);
+  acme::Result<void> check_before_ordering(const CertificateRecord& rec,
+                                           const ChallengeSettings& ch);
+  int window_days(const CertificateRecord& rec) const {
+    return rec.renew_before_days > 0 ? rec.renew_before_days : settings.renew_before_days;
+  }
+  std::string server_of(const CertificateRecord& rec) const {
+    return rec.server.empty() ? settings.acme.server : rec.server;
+  }
+};
+
+Pipeline::Pipeline(Store& store, EventSink& events, PipelineSettings settings)
+    : impl_(std::make_unique<Impl>(store, events, std::move(settings))) {}
+
+Pipeline::~Pipeline() = default;
+
+RunResult Pipeline::run(const std::string& name, const RunOptions& options) {
+  return impl_->run(name, options);
+}
+
+acme::Result<Session*> Pipeline::Impl::session_for(const std::string& server,
+                                                   const std::string& ca_bundle) {
+  auto it = sessions.find(server);
+  if (it != sessions.end()) return &it->second;
+  GlobalOptions g = settings.acme;
+  if (g.ca_bundle.empty()) g.ca_bundle = ca_bundle;  // as recorded when it was issued
+  ACME_ASSIGN(auto s, connect(g, server, &clock, settings.http_factory));
+  metrics::Registry* registry = &events.metrics();
+  s.client->transport().set_observer([registry](const acme::RequestEvent& e) {
+    registry->acme_request(e.endpoint, e.status, static_cast<double>(e.duration.count()) / 1000.0);
+  });
+  ACME_CHECK(ensure_account(s, store, g, settings.state_dir));
+  auto [ins, _] = sessions.emplace(server, std::move(s));
+  return &ins->second;
+}
+
+void Pipeline::Impl::record_failure(CertificateRecord& rec, const acme::Error& e, RunResult& out) {
+  const auto now = clock.now();
+  rec.consecutive_failures += 1;
+  rec.last_error = e.to_string();
+  const auto backoff = failure_backoff(rec.consecutive_failures, e.retry_after);
+  rec.next_attempt = to_unix(now + backoff);
+  rec.next_check = rec.next_attempt;
+  save(rec);
+  events.emit(rec.name, event::kFailed, rec.last_error);
+  out.outcome = Outcome::kFailed;
+  out.message = rec.last_error;
+  out.next_check = from_unix(rec.next_check);
+  logger("renew")->warn("cert={} failed attempt={} retry_in_s={} error=\"{}\"", rec.name,
+                        rec.consecutive_failures, backoff.count(), rec.last_error);
+}
+
+// A crash between installing the files and recording them leaves a newer certificate in
+// OUT/NAME than the store knows: take it as installed (and its deploy hook as owed) instead
+// of ordering again.
+void Pipeline::Impl::adopt_installed(CertificateRecord& rec) {
+  if (rec.out_dir.empty()) return;
+  auto pem = read_file(rec.out_dir + "/cert.pem");
+  if (!pem) return;
+  auto info = acme::inspect_certificate(*pem);
+  if (!info || info->serial_hex == rec.serial || to_unix(info->not_after) <= rec.not_after) return;
+  std::set<std::string> have(info->dns_names.begin(), info->dns_names.end());
+  have.insert(info->ip_addresses.begin(), info->ip_addresses.end());
+  if (have != std::set<std::string>(rec.domains.begin(), rec.domains.end())) return;
+  logger("renew")->warn(
+      "cert={} found serial {} installed but not recorded (interrupted run): "
+      "recording it",
+      rec.name, info->serial_hex);
+  const bool first = rec.not_after == 0;
+  rec.not_before = to_unix(info->not_before);
+  rec.not_after = to_unix(info->not_after);
+  rec.serial = info->serial_hex;
+  rec.ari_cert_id = info->ari_cert_id;
+  rec.ari_chosen_time = rec.ari_window_start = rec.ari_window_end = 0;
+  rec.consecutive_failures = 0;
+  rec.next_attempt = 0;
+  rec.last_error.clear();
+  rec.last_success = unix_now();
+  rec.hook_pending = !rec.deploy_hook.empty();
+  events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+  ::unlink((settings.state_dir + "/pending/" + rec.name + ".key").c_str());
+  events.emit(rec.name, first ? event::kObtained : event::kRenewed,
+              "serial " + rec.serial + " (recorded after an interrupted run)");
+  save(rec);
+}
+
+RunResult Pipeline::Impl::run(const std::string& name, const RunOptions& options) {
+  RunResult out;
+  auto lock = try_lock_certificate(settings.state_dir, name);
+  if (!lock) {
+    out.outcome = Outcome::kFailed;
+    out.message = lock.error().to_string();
+    return out;
+  }
+  if (!*lock) {
+    out.outcome = Outcome::kLocked;
+    out.message = "another acmectl is renewing " + name;
+    return out;
+  }
+  // Re-read after taking the lock: another process may have renewed it meanwhile.
+  auto found = store.find_certificate(name);
+  if (!found || !*found) {
+    out.outcome = Outcome::kFailed;
+    out.message = found ? "no certificate named " + name : found.error().to_string();
+    return out;
+  }
+  CertificateRecord rec = **found;
+  const auto now = clock.now();
+  adopt_installed(rec);
+
+  // A deploy hook owed since the last install (it failed, or the process died while it
+  // ran) is run before anything else.
+  if (rec.hook_pending && !rec.deploy_hook.empty()) {
+    auto hr = events.deploy_hook(rec, event::kRenewed);
+    rec.hook_pending = !hr;
+    if (!hr && !options.force) {
+      // Retry at the next check; the hook is not retried in a tight loop.
+      out.outcome = Outcome::kHookFailed;
+      out.message = hr.error().to_string();
+      out.next_check =
+          now + std::min<std::chrono::seconds>(settings.check_interval, std::chrono::seconds(600));
+      rec.next_check = to_unix(out.next_check);
+      save(rec);
+      return out;
+    }
+    save(rec);
+  } else if (rec.hook_pending) {
+    rec.hook_pending = false;
+    save(rec);
+  }
+
+  if (!options.force) {
+    if (rec.next_attempt > to_unix(now)) {
+      if (rec.next_check < rec.next_attempt) {
+        rec.next_check = rec.next_attempt;
+        save(rec);
+      }
+      out.outcome = Outcome::kBackoff;
+      out.message = "retrying after " + rfc3339(rec.next_attempt) + ": " + rec.last_error;
+      out.next_check = from_unix(rec.next_attempt);
+      return out;
+    }
+    PolicyInput in;
+    in.not_before = from_unix(rec.not_before);
+    in.not_after = from_unix(rec.not_after);
+    in.renew_before_days = window_days(rec);
+    in.random01 = stable_random01(rec.serial + rec.name);
+    // RFC 9773: ask the CA when it offers renewal information.
+    if (options.ari && !rec.ari_cert_id.empty() && rec.not_after != 0 && !rec.revoked()) {
+      auto session = session_for(server_of(rec), rec.ca_bundle);
+      if (session && !(*session)->client->directory().renewal_info.empty()) {
+        auto info = (*session)->client->renewal_info(rec.ari_cert_id);
+        if (info) {
+          in.ari = AriWindow{info->window_start, info->window_end};
+          if (rec.ari_chosen_time != 0) {
+            in.ari_chosen = from_unix(rec.ari_chosen_time);
+            in.ari_chosen_in =
+                AriWindow{from_unix(rec.ari_window_start), from_unix(rec.ari_window_end)};
+          }
+        } else {
+          logger("renew")->warn("cert={} renewal info: {}", name, info.error().to_string());
+        }
+      }
+    }
+    // A revoked certificate is replaced at once, whatever its remaining lifetime.
+    const RenewalPlan plan = rec.not_after == 0 ? RenewalPlan{now, "new", std::nullopt}
+                             : rec.revoked()    ? RenewalPlan{now, "revoked", std::nullopt}
+                                                : plan_renewal(in);
+    if (plan.new_ari_choice && in.ari) {
+      rec.ari_chosen_time = to_unix(*plan.new_ari_choice);
+      rec.ari_window_start = to_unix(in.ari->start);
+      rec.ari_window_end = to_unix(in.ari->end);
+    }
+    if (!renewal_due(plan, now)) {
+      const auto next = std::min(plan.renew_at, now + settings.check_interval);
+      rec.next_check = to_unix(next);
+      save(rec);
+      out.outcome = Outcome::kNotDue;
+      out.message = "renews at " + rfc3339(to_unix(plan.renew_at)) + " (" + plan.reason + ")";
+      out.next_check = next;
+      return out;
+    }
+  }
+  return obtain(rec);
+}
+
+acme::Result<void> Pipeline::Impl::check_before_ordering(const CertificateRecord& rec,
+                                                         const ChallengeSettings& ch) {
+  // No order is created for a run that cannot install its result.
+  const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
+  if (out_root.empty()) {
+    return make_error(Errc::kInvalidInput, "output directory of " + rec.name + " is not set");
+  }
+  ACME_CHECK(make_dirs(out_root, 0755));
+  if (::access(out_root.c_str(), W_OK) != 0) {
+    return make_error(Errc::kIo,
+                      "output directory " + out_root + " is not writable: " + std::strerror(errno));
+  }
+  if (ch.challenge == "http-01" && !ch.webroot.empty()) {
+    struct stat st {};
+    if (::stat(ch.webroot.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return make_error(Errc::kInvalidInput, "webroot " + ch.webroot + " is not a directory");
+    }
+  }
+  return acme::ok();
+}
+
+RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
+  RunResult out;
+  auto log = logger("renew");
+  const auto start = clock.steady_now();
+  auto directory_url = resolve_server(server_of(rec));
+  if (!directory_url) {
+    record_failure(rec, directory_url.error(), out);
+    return out;
+  }
+  rec.server = *directory_url;
+  ChallengeSettings ch = challenge_settings_from_json(rec.challenge_settings);
+  if (ch.challenge.empty()) ch.challenge = rec.challenge;
+  if (!ch.rfc2136_tsig_secret.empty()) {
+    // Written before the database stopped holding secrets: move it to a file now.
+    if (auto r = store_inline_secrets(ch, settings.state_dir, rec.name); r) {
+      rec.challenge_settings = to_json(ch);
+      save(rec);
+    }
+  }
+  auto ids = acme::normalize_identifiers(rec.domains, ch.challenge == "dns-01");
+  if (!ids) {
+    record_failure(rec, ids.error(), out);
+    return out;
+  }
+  auto key_type = acme::parse_key_type(rec.key_type);
+  if (!key_type) {
+    record_failure(rec, key_type.error(), out);
+    return out;
+  }
+  if (auto r = check_before_ordering(rec, ch); !r) {
+    record_failure(rec, r.error(), out);
+    return out;
+  }
+  // http-01 without a webroot or a listen address of its own: the shared responder, or,
+  // in a one-shot command, the address the agent would answer on.
+  const bool shared = ch.challenge == "http-01" && ch.webroot.empty() && ch.http01_listen.empty();
+  if (shared && settings.shared_responder == nullptr) ch.http01_listen = settings.shared_listen;
+  auto bundle = make_solver(ch, shared ? settings.shared_responder : nullptr, &clock);
+  if (!bundle) {
+    record_failure(rec, bundle.error(), out);
+    return out;
+  }
+  auto session = session_for(*directory_url, rec.ca_bundle);
+  if (!session) {
+    record_failure(rec, session.error(), out);
+    return out;
+  }
+
+  // The certificate key is written (0600) before the order exists, so an order resumed
+  // after a crash finalizes with the key its CSR would have used.
+  const std::string pending_dir = settings.state_dir + "/pending";
+  const std::string pending_key = pending_dir + "/" + rec.name + ".key";
+  acme::IssueRequest req;
+  req.identifiers = *ids;
+  req.key_type = *key_type;
+  req.poll.timeout = settings.order_timeout;
+  req.preferred_chain = rec.preferred_chain;
+  auto stored_order = store.find_order(rec.name);
+  auto existing_key = read_file(pending_key);
+  if (stored_order && *stored_order && existing_key) {
+    req.order_url = **stored_order;
+    req.key_pem = *existing_key;
+    log->info("cert={} resuming order {}", rec.name, req.order_url);
+  } else {
+    auto key = acme::PrivateKey::generate(*key_type);
+    auto pem = key ? key->to_pem() : acme::Result<std::string>(key.error());
+    if (!pem) {
+      record_failure(rec, pem.error(), out);
+      return out;
+    }
+    if (auto r = make_dirs(pending_dir, 0700); !r) {
+      record_failure(rec, r.error(), out);
+      return out;
+    }
+    if (auto r = atomic_write(pending_key, *pem, 0600); !r) {
+      record_failure(rec, r.error(), out);
+      return out;
+    }
+    req.key_pem = *pem;
+  }
+  // RFC 9773 §5: name the certificate this one replaces when the CA offers ARI.
+  // A revoked predecessor is not "replaced" in the ARI sense: it is already dead.
+  if (!(*session)->client->directory().renewal_info.empty() && !rec.revoked()) {
+    req.replaces = rec.ari_cert_id;
+  }
+  req.on_order_created = [this, &rec](const std::string& url) {
+    events.check(store.set_order(rec.name, url, "pending"), "saving the order of " + rec.name);
+    events.emit(rec.name, event::kOrdered, url);
+  };
+  auto progress = [&log, &rec](std::string_view step, std::chrono::milliseconds took,
+                               std::string_view detail) {
+    log->info("cert={} {} took_ms={} {}", rec.name, step, took.count(), detail);
+  };
+  const int bad_nonce_before = (*session)->client->transport().bad_nonce_retries();
+  auto issued = acme::Issuer(*(*session)->client, *bundle->solver, clock, progress).issue(req);
+  if (!issued && is_account_does_not_exist(issued.error()) && req.order_url.empty()) {
+    // The CA forgot the account (a test CA restarted, a staging reset): register the same
+    // key again, once, and go on.
+    GlobalOptions g = settings.acme;
+    if (g.ca_bundle.empty()) g.ca_bundle = rec.ca_bundle;
+    g.agree_tos = true;  // this key's account agreed to the terms when it was created
+    if (auto r = reregister_account(**session, store, g, settings.state_dir); r) {
+      issued = acme::Issuer(*(*session)->client, *bundle->solver, clock, progress).issue(req);
+    } else {
+      issued = std::move(r).error().context("registering the account again");
+    }
+  }
+  events.metrics().bad_nonce_retries((*session)->client->transport().bad_nonce_retries() -
+                                     bad_nonce_before);
+  events.metrics().renewal_finished(
+      static_cast<double>(
+          duration_cast<std::chrono::milliseconds>(clock.steady_now() - start).count()) /
+      1000.0);
+  if (!issued) {
+    if (issued.error().code == Errc::kCancelled) {
+      // The agent is stopping: the order and its key stay to be resumed at the next start.
+      // Not a failure: no backoff, no failure count, next_check left as it is (due).
+      out.outcome = Outcome::kNotDue;
+      out.message = "stopped; order kept to resume: " + issued.error().to_string();
+      log->info("cert={} {}", rec.name, out.message);
+      return out;
+    }
+    // A failed order is not worth resuming; the next attempt starts afresh.
+    events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+    ::unlink(pending_key.c_str());
+    record_failure(rec, issued.error(), out);
+    return out;
+  }
+
+  const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
+  const std::vector<FileSpec> files = {
+      {"privkey.pem", issued->key_pem, 0600},
+      {"cert.pem", issued->cert_pem, 0644},
+      {"chain.pem", issued->chain_pem, 0644},
+      {"fullchain.pem", issued->fullchain_pem, 0644},
+  };
+  if (auto r = install_certificate_files(out_root, rec.name, files); !r) {
+    // The previous files stay in place; the next attempt orders afresh after the backoff.
+    events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+    ::unlink(pending_key.c_str());
+    record_failure(rec, std::move(r).error().context("install"), out);
+    return out;
+  }
+
+  const bool first = rec.not_after == 0;
+  const auto now = clock.now();
+  rec.not_before = to_unix(issued->info.not_before);
+  rec.not_after = to_unix(issued->info.not_after);
+  rec.serial = issued->info.serial_hex;
+  rec.ari_cert_id = issued->info.ari_cert_id;
+  rec.ari_chosen_time = rec.ari_window_start = rec.ari_window_end = 0;
+  rec.consecutive_failures = 0;
+  rec.next_attempt = 0;
+  rec.last_error.clear();
+  rec.last_success = to_unix(now);
+  PolicyInput in;
+  in.not_before = issued->info.not_before;
+  in.not_after = issued->info.not_after;
+  in.renew_before_days = window_days(rec);
+  in.random01 = stable_random01(rec.serial + rec.name);
+  rec.next_check = to_unix(std::min(plan_renewal(in).renew_at, now + settings.check_interval));
+  // Recorded before the hook runs, with the hook owed: a crash during the hook makes the
+  // next start run the hook, not order again.
+  rec.hook_pending = !rec.deploy_hook.empty();
+  save(rec);
+  events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+  ::unlink(pending_key.c_str());
+  const std::string_view kind = first ? event::kObtained : event::kRenewed;
+  events.emit(rec.name, kind, "serial " + rec.serial);
+  out.installed = true;
+  out.outcome = Outcome::kRenewed;
+  out.message =
+      std::string(kind) + ": serial " + rec.serial + ", valid until " + rfc3339(rec.not_after);
+  out.issuer = issued->info.issuer;
+  out.order_url = issued->order_url;
+  out.certificate_url = issued->certificate_url;
+  log->info("cert={} {} serial={} not_after={} took_ms={}", rec.name, kind, rec.serial,
+            rfc3339(rec.not_after),
+            duration_cast<std::chrono::milliseconds>(clock.steady_now() - start).count());
+
+  if (rec.hook_pending) {
+    auto hr = events.deploy_hook(rec, kind);
+    if (hr) {
+      rec.hook_pending = false;
+      save(rec);
+    } else {
+      out.outcome = Outcome::kHookFailed;
+      out.message = hr.error().to_string();
+    }
+  }
+  out.next_check = from_unix(rec.next_check);
+  return out;
+}
+
+}  // namespace agent

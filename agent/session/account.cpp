@@ -1,0 +1,212 @@
+#include "session/account.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "acme/base64url.hpp"
+#include "base/file_lock.hpp"
+#include "base/time.hpp"
+#include "deploy/files.hpp"
+#include "log/log.hpp"
+
+namespace agent {
+
+using acme::Errc;
+using acme::make_error;
+
+namespace {
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// STATE/accounts/HOST-HASH: one directory per ACME server, readable by the owner only.
+std::string account_dir(const std::string& state_dir, const std::string& directory_url) {
+  std::string host = directory_url.substr(directory_url.find("://") + 3);
+  host = host.substr(0, host.find('/'));
+  for (char& c : host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+  }
+  return state_dir + "/accounts/" + host + "-" + hex(acme::sha256(directory_url)).substr(0, 12);
+}
+
+// Registration can wait for a slow CA: the lock is held for one newAccount at most.
+constexpr std::chrono::minutes kAccountLockWait{5};
+
+acme::Result<std::unique_ptr<FileLock>> lock_accounts(const std::string& state_dir) {
+  ACME_CHECK(make_dirs(state_dir + "/locks", 0700));
+  return FileLock::take(state_dir + "/locks/account.lock", kAccountLockWait);
+}
+
+acme::Result<std::unique_ptr<acme::PrivateKey>> load_key(const std::string& key_path) {
+  ACME_ASSIGN(auto pem, read_file(key_path));
+  auto key = acme::PrivateKey::from_pem(pem);
+  if (!key) return std::move(key).error().context("account key " + key_path);
+  return std::make_unique<acme::PrivateKey>(std::move(*key));
+}
+
+int64_t ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+// Asks the CA for the account of s.account_key (registering it when allowed) and records it.
+acme::Result<void> register_key(Session& s, Store& store, const GlobalOptions& g,
+                                const std::string& key_path) {
+  const std::string contact = g.email.empty() ? std::string() : "mailto:" + g.email;
+  const auto& dir_info = s.client->directory();
+  if (!dir_info.terms_of_service.empty() && !g.agree_tos) {
+    // The key may already be registered (state lost): look it up before asking for terms.
+    auto existing = s.client->find_account(*s.account_key);
+    if (!existing) {
+      return make_error(Errc::kInvalidInput, "the CA requires agreeing to its terms of service (" +
+                                                 dir_info.terms_of_service + "): pass --agree-tos");
+    }
+  } else {
+    acme::NewAccountOptions opts;
+    if (!contact.empty()) opts.contact.push_back(contact);
+    opts.terms_agreed = g.agree_tos;
+    auto account = s.client->new_account(*s.account_key, opts);
+    if (!account) return std::move(account).error();
+  }
+  return store.upsert_account({s.directory_url, key_path, s.client->account_url(), contact});
+}
+
+}  // namespace
+
+bool is_account_does_not_exist(const acme::Error& e) {
+  return e.problem && e.problem->acme_type() == "accountDoesNotExist";
+}
+
+acme::Result<std::string> promote_rollover_key(const std::string& key_path) {
+  const std::string next_path = rollover_key_path(key_path);
+  const std::string prev = key_path + ".prev-" + std::to_string(unix_now());
+  if (::rename(key_path.c_str(), prev.c_str()) != 0 ||
+      ::rename(next_path.c_str(), key_path.c_str()) != 0) {
+    return make_error(Errc::kIo, "account key rollover: cannot rename " + next_path + " to " +
+                                     key_path + ": " + std::strerror(errno));
+  }
+  return prev;
+}
+
+std::string rollover_key_path(const std::string& key_path) { return key_path + ".next"; }
+
+acme::Result<void> finish_rollover(Session& s, const AccountRecord& record) {
+  auto log = logger("account");
+  const std::string next_path = rollover_key_path(record.key_path);
+  ACME_ASSIGN(auto next_key, load_key(next_path));
+  auto found = s.client->find_account(*next_key);
+  s.client->set_account(*s.account_key, record.account_url);  // find_account switched keys
+  if (found && found->url == record.account_url) {
+    // The CA took the new key: it becomes account.key, the old one is kept aside.
+    ACME_ASSIGN(const std::string prev, promote_rollover_key(record.key_path));
+    s.account_key = std::move(next_key);
+    s.client->set_account(*s.account_key, record.account_url);
+    log->info("account url={} key rollover completed (old key kept as {})", record.account_url,
+              prev);
+    return acme::ok();
+  }
+  if (!found && is_account_does_not_exist(found.error())) {
+    // The rollover never reached the CA: the old key is still the account's.
+    const std::string aside = next_path + ".abandoned-" + std::to_string(unix_now());
+    if (::rename(next_path.c_str(), aside.c_str()) != 0) {
+      return make_error(Errc::kIo, "cannot move aside " + next_path + ": " + std::strerror(errno));
+    }
+    log->warn(
+        "account url={} an unfinished key rollover did not reach the CA; its key was "
+        "moved to {}",
+        record.account_url, aside);
+    return acme::ok();
+  }
+  if (!found) {
+    return std::move(found).error().context("account key rollover left " + next_path +
+                                            " behind and the CA could not be asked about it");
+  }
+  return make_error(Errc::kProtocol, "account key " + next_path + " belongs to " + found->url +
+                                         ", not to the stored account " + record.account_url);
+}
+
+acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions& g,
+                                  const std::string& state_dir) {
+  auto log = logger("account");
+  const auto start = std::chrono::steady_clock::now();
+  // Fast path: a registered account with its key and no unfinished rollover needs no lock.
+  ACME_ASSIGN(auto record, store.find_account(s.directory_url));
+  if (record && !record->account_url.empty() && ::access(record->key_path.c_str(), F_OK) == 0 &&
+      ::access(rollover_key_path(record->key_path).c_str(), F_OK) != 0) {
+    ACME_ASSIGN(s.account_key, load_key(record->key_path));
+    s.client->set_account(*s.account_key, record->account_url);
+    log->debug("account url={} (stored) took_ms={}", record->account_url, ms_since(start));
+    return acme::ok();
+  }
+
+  // Everything else happens once, under the lock, on state re-read after taking it: the
+  // first start of an agent with several certificates has every worker arrive here at once.
+  ACME_ASSIGN(auto lock, lock_accounts(state_dir));
+  ACME_ASSIGN(record, store.find_account(s.directory_url));
+  const std::string dir = account_dir(state_dir, s.directory_url);
+  const std::string key_path = record ? record->key_path : dir + "/account.key";
+  bool created_key = false;
+  if (::access(key_path.c_str(), F_OK) == 0) {
+    ACME_ASSIGN(s.account_key, load_key(key_path));
+  } else {
+    if (record && !record->account_url.empty()) {
+      // Never silently replace a registered account's key.
+      return make_error(Errc::kIo, "account key " + key_path + " is missing for the account " +
+                                       record->account_url + " recorded in the store");
+    }
+    ACME_ASSIGN(auto key, acme::PrivateKey::generate(acme::KeyType::kEc256));
+    ACME_ASSIGN(auto pem, key.to_pem());
+    ACME_CHECK(make_dirs(dir, 0700));
+    // On disk before the CA hears of it: a crash after registration loses nothing.
+    ACME_CHECK(atomic_write(key_path, pem, 0600));
+    s.account_key = std::make_unique<acme::PrivateKey>(std::move(key));
+    created_key = true;
+  }
+  if (record && !record->account_url.empty() && !created_key) {
+    if (::access(rollover_key_path(key_path).c_str(), F_OK) == 0) {
+      ACME_CHECK(finish_rollover(s, *record));
+    }
+    s.client->set_account(*s.account_key, record->account_url);
+    log->info("account url={} (stored) took_ms={}", record->account_url, ms_since(start));
+    return acme::ok();
+  }
+  ACME_CHECK(register_key(s, store, g, key_path));
+  log->info("account url={} ({}) took_ms={}", s.client->account_url(),
+            created_key ? "registered" : "found", ms_since(start));
+  return acme::ok();
+}
+
+acme::Result<void> reregister_account(Session& s, Store& store, const GlobalOptions& g,
+                                      const std::string& state_dir) {
+  ACME_ASSIGN(auto lock, lock_accounts(state_dir));
+  ACME_ASSIGN(auto record, store.find_account(s.directory_url));
+  if (!record || !s.account_key) {
+    return make_error(Errc::kInternal, "no account recorded for " + s.directory_url);
+  }
+  // Another process may have registered it again meanwhile: take its URL.
+  if (record->account_url != s.client->account_url()) {
+    s.client->set_account(*s.account_key, record->account_url);
+    return acme::ok();
+  }
+  const std::string old_url = record->account_url;
+  ACME_CHECK(register_key(s, store, g, record->key_path));
+  logger("account")->warn(
+      "account url={} unknown to the CA (accountDoesNotExist): registered "
+      "the same key again as {}",
+      old_url, s.client->account_url());
+  return acme::ok();
+}
+
+}  // namespace agent

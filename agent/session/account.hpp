@@ -1,0 +1,39 @@
+#pragma once
+// The ACME account of a directory: created exactly once per state dir, under
+// STATE/locks/account.lock (an flock every acmectl process and thread respects), re-read
+// after taking it; the key is on disk (0600) before the CA hears of it.
+
+#include <string>
+
+#include "acme/result.hpp"
+#include "session/options.hpp"
+#include "session/session.hpp"
+#include "store/store.hpp"
+
+namespace agent {
+
+// Loads the account key for this directory from STATE/accounts/… (creating it once, 0600)
+// and registers or finds the account. Reuses the stored account URL without a request.
+acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions& g,
+                                  const std::string& state_dir);
+
+// The CA answered accountDoesNotExist for the stored account (a test CA restarted, a
+// staging reset): registers the same key again, once, under the account lock, and
+// records the new URL.
+acme::Result<void> reregister_account(Session& s, Store& store, const GlobalOptions& g,
+                                      const std::string& state_dir);
+
+// True when e is the CA saying it does not know the account (RFC 8555 §7.3.1).
+bool is_account_does_not_exist(const acme::Error& e);
+
+// Account key rollover (`acmectl account rollover`) writes the new key next to the old one
+// as KEY.next before asking the CA. ensure_account finishes an interrupted rollover when it
+// finds that file: if the CA knows the new key, it becomes KEY (the old one is kept as
+// KEY.prev-UNIXTIME); if not, it is moved aside as KEY.next.abandoned-UNIXTIME.
+std::string rollover_key_path(const std::string& key_path);
+acme::Result<void> finish_rollover(Session& s, const AccountRecord& record);
+// After the CA took KEY.next: KEY becomes KEY.prev-UNIXTIME and KEY.next becomes KEY.
+// Returns the path the old key was kept at.
+acme::Result<std::string> promote_rollover_key(const std::string& key_path);
+
+}  // namespace agent

@@ -1,0 +1,316 @@
+// The one certificate pipeline (pipeline/pipeline.hpp) against the in-process fake CA:
+// obtain, renew, backoff, a resumed order, ARI "replaces" and its alreadyReplaced retry, a
+// failing deploy hook, and the account created exactly once by racing workers.
+#include "pipeline/pipeline.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "acme/certificate.hpp"
+#include "base/time.hpp"
+#include "challenge/settings.hpp"
+#include "events/event_sink.hpp"
+#include "fake_acme_server.hpp"
+#include "fake_clock.hpp"
+#include "session/account.hpp"
+
+namespace {
+
+using acme::test::FakeAcmeServer;
+using acme::test::FakeClock;
+using agent::Outcome;
+using agent::RunOptions;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/acmectl-pipeline-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { (void)!system(("rm -rf '" + path + "'").c_str()); }
+};
+
+// The session's HTTP client: forwards to the fake CA the test owns.
+class Forward final : public acme::HttpClient {
+ public:
+  explicit Forward(acme::HttpClient& to) : to_(to) {}
+  acme::Result<acme::HttpResponse> send(const acme::HttpRequest& r) override { return to_.send(r); }
+
+ private:
+  acme::HttpClient& to_;
+};
+
+// A clock that says "cancelled" once armed (the agent stopping mid-order).
+class StoppableClock final : public acme::Clock {
+ public:
+  explicit StoppableClock(FakeClock& base) : base_(base) {}
+  std::chrono::system_clock::time_point now() const override { return base_.now(); }
+  std::chrono::steady_clock::time_point steady_now() const override { return base_.steady_now(); }
+  void sleep_for(Duration d) override {
+    base_.sleep_for(d);
+    if (arm_) cancelled_ = true;
+  }
+  bool cancelled() const override { return cancelled_; }
+  std::atomic<bool> arm_{false};
+  std::atomic<bool> cancelled_{false};
+
+ private:
+  FakeClock& base_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct World {
+  TempDir dir;
+  FakeClock fake_clock;
+  StoppableClock clock{fake_clock};
+  FakeAcmeServer ca{&fake_clock};
+  std::unique_ptr<agent::Store> store;
+  agent::metrics::Registry registry;
+  std::unique_ptr<agent::EventSink> events;
+
+  World() {
+    auto s = agent::Store::open(dir.path + "/acmectl.db");
+    REQUIRE(s);
+    store = std::move(*s);
+    events = std::make_unique<agent::EventSink>(*store, registry, std::chrono::seconds(10));
+    // The CA "fetches" http-01 responses from the webroot the certificate names.
+    ca.set_key_authorization_source([this](const std::string& type, const acme::Identifier&,
+                                           const std::string& token) -> std::optional<std::string> {
+      if (type != "http-01") return std::nullopt;
+      const std::string body = slurp(webroot() + "/.well-known/acme-challenge/" + token);
+      if (body.empty()) return std::nullopt;
+      return body;
+    });
+    ::mkdir(webroot().c_str(), 0755);
+  }
+  std::string webroot() const { return dir.path + "/www"; }
+
+  agent::PipelineSettings settings() {
+    agent::PipelineSettings s;
+    s.state_dir = dir.path;
+    s.acme.server = std::string(FakeAcmeServer::kDirectoryUrl);
+    s.acme.agree_tos = true;
+    s.clock = &clock;
+    s.http_factory = [this](const acme::HttpOptions&) {
+      return acme::Result<std::unique_ptr<acme::HttpClient>>(std::make_unique<Forward>(ca));
+    };
+    return s;
+  }
+
+  // Records a certificate as `acmectl issue` does.
+  void add(const std::string& name, const std::string& hook = "") {
+    agent::CertificateRecord rec;
+    rec.name = name;
+    rec.domains = {name};
+    rec.challenge = "http-01";
+    rec.webroot = webroot();
+    agent::ChallengeSettings ch;
+    ch.webroot = webroot();
+    rec.challenge_settings = agent::to_json(ch);
+    rec.out_dir = dir.path + "/live/" + name;
+    rec.server = std::string(FakeAcmeServer::kDirectoryUrl);
+    rec.deploy_hook = hook;
+    REQUIRE(store->upsert_certificate(rec));
+  }
+
+  agent::CertificateRecord record(const std::string& name) {
+    auto r = store->find_certificate(name);
+    REQUIRE(r);
+    REQUIRE(*r);
+    return **r;
+  }
+
+  std::string installed_serial(const std::string& name) {
+    auto info = acme::inspect_certificate(slurp(dir.path + "/live/" + name + "/cert.pem"));
+    return info ? info->serial_hex : "";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pipeline: obtains a new certificate, installs it, records it; not due afterwards") {
+  World w;
+  w.add("a.test");
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("a.test", {});
+  INFO(r.message);
+  CHECK(r.outcome == Outcome::kRenewed);
+  CHECK(r.installed);
+  const auto rec = w.record("a.test");
+  CHECK_FALSE(rec.serial.empty());
+  CHECK(w.installed_serial("a.test") == rec.serial);
+  CHECK(rec.consecutive_failures == 0);
+  CHECK_FALSE(rec.hook_pending);
+  struct stat st {};
+  REQUIRE(::stat((w.dir.path + "/live/a.test/privkey.pem").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(w.ca.violations().empty());
+
+  // Not due: nothing is ordered.
+  const int orders = w.ca.requests("newOrder");
+  r = p.run("a.test", {});
+  CHECK(r.outcome == Outcome::kNotDue);
+  CHECK(w.ca.requests("newOrder") == orders);
+  // --force renews now.
+  r = p.run("a.test", RunOptions{true, true});
+  CHECK(r.outcome == Outcome::kRenewed);
+  CHECK(w.record("a.test").serial != rec.serial);
+  CHECK(w.ca.requests("newOrder") == orders + 1);
+}
+
+TEST_CASE("pipeline: a failure is recorded with a persisted backoff that the next run honours") {
+  World w;
+  w.add("b.test");
+  w.ca.fail_validation("b.test", "urn:ietf:params:acme:error:unauthorized", "no such token");
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("b.test", {});
+  CHECK(r.outcome == Outcome::kFailed);
+  CHECK(r.message.find("no such token") != std::string::npos);
+  auto rec = w.record("b.test");
+  CHECK(rec.consecutive_failures == 1);
+  CHECK(rec.next_attempt > agent::to_unix(w.clock.now()));
+  CHECK(rec.last_error.find("no such token") != std::string::npos);
+  // A new pipeline (a restart) still honours the backoff: no order.
+  const int orders = w.ca.requests("newOrder");
+  agent::Pipeline p2(*w.store, *w.events, w.settings());
+  r = p2.run("b.test", {});
+  CHECK(r.outcome == Outcome::kBackoff);
+  CHECK(w.ca.requests("newOrder") == orders);
+  auto events = w.store->events("b.test", 10);
+  REQUIRE(events);
+  REQUIRE_FALSE(events->empty());
+  bool failed_event = false;
+  for (const auto& e : *events) failed_event = failed_event || e.kind == "failed";
+  CHECK(failed_event);
+}
+
+TEST_CASE("pipeline: an order interrupted by a stop is resumed, not ordered again") {
+  World w;
+  w.add("c.test");
+  w.ca.set_authz_pending_polls(2);
+  w.clock.arm_ = true;  // the agent stops at the first poll
+  {
+    agent::Pipeline p(*w.store, *w.events, w.settings());
+    auto r = p.run("c.test", {});
+    CHECK(r.outcome == Outcome::kNotDue);
+    CHECK(r.message.find("order kept") != std::string::npos);
+  }
+  auto order = w.store->find_order("c.test");
+  REQUIRE(order);
+  REQUIRE(*order);
+  CHECK(::access((w.dir.path + "/pending/c.test.key").c_str(), F_OK) == 0);
+  CHECK(w.ca.requests("newOrder") == 1);
+
+  w.clock.arm_ = false;
+  w.clock.cancelled_ = false;
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("c.test", {});
+  INFO(r.message);
+  CHECK(r.outcome == Outcome::kRenewed);
+  CHECK(w.ca.requests("newOrder") == 1);  // resumed
+  CHECK(::access((w.dir.path + "/pending/c.test.key").c_str(), F_OK) != 0);
+  auto cleared = w.store->find_order("c.test");
+  REQUIRE(cleared);
+  CHECK_FALSE(*cleared);
+}
+
+TEST_CASE("pipeline: with ARI a renewal names what it replaces; alreadyReplaced orders without") {
+  World w;
+  w.ca.set_ari(true);
+  w.add("d.test");
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  REQUIRE(p.run("d.test", {}).outcome == Outcome::kRenewed);
+  const auto first = w.record("d.test");
+  REQUIRE_FALSE(first.ari_cert_id.empty());
+  CHECK(w.ca.replaces_seen().empty());
+
+  REQUIRE(p.run("d.test", RunOptions{true, true}).outcome == Outcome::kRenewed);
+  const auto second = w.record("d.test");
+  REQUIRE(w.ca.replaces_seen().size() == 1);
+  CHECK(w.ca.replaces_seen()[0] == first.ari_cert_id);
+
+  // The CA says the predecessor was replaced already (by another client): the pipeline
+  // orders again without "replaces" and still succeeds.
+  w.ca.mark_replaced(second.ari_cert_id);
+  auto r = p.run("d.test", RunOptions{true, true});
+  INFO(r.message);
+  CHECK(r.outcome == Outcome::kRenewed);
+  CHECK(w.ca.replaces_seen().size() == 2);
+  CHECK(w.record("d.test").serial != second.serial);
+
+  // Not forced: the CA's window (60 days out) says not yet, so nothing is ordered.
+  const int orders = w.ca.requests("newOrder");
+  r = p.run("d.test", {});
+  CHECK(r.outcome == Outcome::kNotDue);
+  CHECK(w.ca.requests("newOrder") == orders);
+  CHECK(w.ca.requests("renewalInfo") >= 1);
+}
+
+TEST_CASE("pipeline: a failing deploy hook leaves the certificate installed and the hook owed") {
+  World w;
+  const std::string flag = w.dir.path + "/hook-fails";
+  const std::string hook = w.dir.path + "/hook.sh";
+  {
+    std::ofstream h(hook);
+    h << "#!/bin/sh\nif [ -e " << flag << " ]; then echo broken >&2; exit 3; fi\n"
+      << "echo \"$ACMECTL_CERT_NAME\" >> " << w.dir.path << "/hook.log\n";
+  }
+  ::chmod(hook.c_str(), 0755);
+  { std::ofstream(flag) << "x"; }
+  w.add("e.test", hook);
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("e.test", {});
+  CHECK(r.outcome == Outcome::kHookFailed);
+  CHECK(r.installed);
+  auto rec = w.record("e.test");
+  CHECK(rec.hook_pending);
+  CHECK(w.installed_serial("e.test") == rec.serial);  // recorded before the hook ran
+
+  // Fixed: the next run runs the owed hook, orders nothing.
+  ::unlink(flag.c_str());
+  const int orders = w.ca.requests("newOrder");
+  r = p.run("e.test", {});
+  CHECK(r.outcome == Outcome::kNotDue);
+  CHECK(w.ca.requests("newOrder") == orders);
+  CHECK_FALSE(w.record("e.test").hook_pending);
+  CHECK(slurp(w.dir.path + "/hook.log") == "e.test\n");
+}
+
+TEST_CASE("pipeline: racing workers on an empty state dir create exactly one account") {
+  World w;
+  const std::vector<std::string> names = {"f1.test", "f2.test", "f3.test", "f4.test"};
+  for (const auto& n : names) w.add(n);
+  std::vector<std::thread> threads;
+  std::atomic<int> renewed{0};
+  for (const auto& n : names) {
+    threads.emplace_back([&w, &renewed, n] {
+      auto s = agent::Store::open(w.dir.path + "/acmectl.db");
+      REQUIRE(s);
+      agent::EventSink events(**s, w.registry, std::chrono::seconds(10));
+      agent::Pipeline p(**s, events, w.settings());
+      if (p.run(n, {}).outcome == Outcome::kRenewed) ++renewed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(renewed == 4);
+  CHECK(w.ca.requests("newAccount") == 1);
+  auto account = w.store->find_account(std::string(FakeAcmeServer::kDirectoryUrl));
+  REQUIRE(account);
+  REQUIRE(*account);
+  // Another run with the stored account works (the JWS verifies with the stored key).
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  CHECK(p.run("f1.test", RunOptions{true, true}).outcome == Outcome::kRenewed);
+  CHECK(w.ca.violations().empty());
+}
