@@ -121,6 +121,12 @@ void Pipeline::Impl::record_failure(CertificateRecord& rec, const acme::Error& e
 // of ordering again.
 void Pipeline::Impl::adopt_installed(CertificateRecord& rec) {
   if (rec.out_dir.empty()) return;
+  // Only what this run's own key went into: the pending key (kept until the record is
+  // written) is the installed privkey.pem.
+  auto pending = read_file(settings.state_dir + "/pending/" + rec.name + ".key");
+  if (!pending) return;
+  auto installed_key = read_file(rec.out_dir + "/privkey.pem");
+  if (!installed_key || *installed_key != *pending) return;
   auto pem = read_file(rec.out_dir + "/cert.pem");
   if (!pem) return;
   auto info = acme::inspect_certificate(*pem);
