@@ -50,8 +50,6 @@ acme::Result<std::unique_ptr<FileLock>> FileLock::take(const std::string& path,
   }
 }
 
-FileLock::~FileLock() { ::close(fd_); }
-
 acme::Result<std::unique_ptr<FileLock>> try_lock_certificate(const std::string& state_dir,
                                                              const std::string& name) {
   ACME_CHECK(make_dirs(state_dir + "/locks", 0700));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "acme/result.hpp"
+#include "acme/unique_fd.hpp"
 
 namespace agent {
 
@@ -18,13 +19,13 @@ class FileLock {
   // Waits up to `wait` for the lock; an error naming the path when it stays taken.
   static acme::Result<std::unique_ptr<FileLock>> take(const std::string& path,
                                                       std::chrono::milliseconds wait);
-  ~FileLock();
+  ~FileLock() = default;
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
  private:
   explicit FileLock(int fd) noexcept : fd_(fd) {}
-  int fd_;
+  acme::UniqueFd fd_;  // closing it releases the lock
 };
 
 // STATE/locks/NAME.lock: one renewal per certificate across processes and threads.

@@ -14,6 +14,7 @@
 #include <map>
 #include <string_view>
 
+#include "acme/host_port.hpp"
 #include "pipeline/names.hpp"
 #include "session/session.hpp"
 
@@ -30,22 +31,8 @@ constexpr std::array<std::string_view, 5> kKeyTypes = {"ec256", "ec384", "rsa204
 // ADDR:PORT with ADDR optional (":PORT": every address) and IPv6 in brackets ("[::1]:80").
 // Whether ADDR resolves is the listener's business; this catches typos at load time.
 bool valid_listen(std::string_view s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  const std::string_view host = s.substr(0, colon);
-  const std::string_view port = s.substr(colon + 1);
-  if (port.empty() || port.size() > 5) return false;
-  uint32_t n = 0;
-  for (char c : port) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-    n = n * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (n > 65535) return false;
-  if (!host.empty() && host.front() == '[') {
-    return host.size() > 2 && host.back() == ']' &&
-           host.substr(1, host.size() - 2).find_first_of("[]") == std::string_view::npos;
-  }
-  return host.find_first_of(":[] \t") == std::string_view::npos;
+  return acme::parse_host_port(s, "listen", /*allow_empty_host=*/true, /*allow_port_zero=*/true)
+      .has_value();
 }
 
 // Typed access to nodes, with errors in the "FILE:LINE:COL: what" form.

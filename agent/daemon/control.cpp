@@ -11,6 +11,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "acme/unique_fd.hpp"
+
 namespace agent {
 
 using acme::Errc;
@@ -117,12 +119,9 @@ acme::Result<std::optional<std::vector<ControlReply>>> control_run(const std::st
   const std::string path = control_socket_path(state_dir);
   auto addr = socket_address(path);
   if (!addr) return Out();  // no agent can listen there either
-  const int fd = connect_to(*addr);
-  if (fd < 0) return Out();
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const acme::UniqueFd conn(connect_to(*addr));
+  if (!conn.valid()) return Out();
+  const int fd = conn.get();
   if (!write_all(fd, encode_request(request))) {
     return make_error(Errc::kIo, "control socket " + path + ": the agent closed the connection");
   }

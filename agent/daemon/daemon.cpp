@@ -18,6 +18,7 @@
 
 #include "acme/certificate.hpp"
 #include "acme/issuer.hpp"
+#include "acme/unique_fd.hpp"
 #include "base/time.hpp"
 #include "challenge/settings.hpp"
 #include "config/config.hpp"
@@ -109,7 +110,7 @@ class Daemon {
   void serve_control(int fd);
   void wake() {
     const char c = 'w';
-    (void)!::write(wake_w_, &c, 1);
+    (void)!::write(wake_w_.get(), &c, 1);
   }
   std::chrono::milliseconds sleep_time(bool drained);
 
@@ -121,9 +122,9 @@ class Daemon {
   std::unique_ptr<metrics::MetricsServer> metrics_;
   metrics::Registry registry_;
   CancellableClock clock_;
-  int wake_r_ = -1;
-  int wake_w_ = -1;
-  int control_fd_ = -1;
+  acme::UniqueFd wake_r_;
+  acme::UniqueFd wake_w_;
+  acme::UniqueFd control_fd_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -140,12 +141,7 @@ class Daemon {
   std::vector<std::thread> control_threads_;
 };
 
-Daemon::~Daemon() {
-  if (control_fd_ >= 0) ::close(control_fd_);
-  g_wake_fd = -1;
-  if (wake_r_ >= 0) ::close(wake_r_);
-  if (wake_w_ >= 0) ::close(wake_w_);
-}
+Daemon::~Daemon() { g_wake_fd = -1; }
 
 PipelineSettings Daemon::pipeline_settings() {
   PipelineSettings s;
@@ -304,11 +300,9 @@ void Daemon::finish_pass() {
 
 // One control connection: read the request, queue each certificate (after any run of it
 // already queued or in flight), answer with each result as it comes.
-void Daemon::serve_control(int fd) {
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+void Daemon::serve_control(int raw_fd) {
+  const acme::UniqueFd conn(raw_fd);
+  const int fd = conn.get();
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string line;
@@ -399,7 +393,7 @@ int Daemon::run() {
   }
   auto control = control_listen(g_.state_dir);
   if (!control) return fail(control.error().to_string());
-  control_fd_ = *control;
+  control_fd_.reset(*control);
 
   // One responder for every http-01 certificate without a webroot or listen address of its
   // own (nginx proxies /.well-known/acme-challenge/ to it, so nginx never stops).
@@ -442,9 +436,9 @@ int Daemon::run() {
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail("pipe: cannot create");
-  wake_r_ = pipe_fds[0];
-  wake_w_ = pipe_fds[1];
-  g_wake_fd = wake_w_;
+  wake_r_.reset(pipe_fds[0]);
+  wake_w_.reset(pipe_fds[1]);
+  g_wake_fd = wake_w_.get();
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -489,17 +483,17 @@ int Daemon::run() {
     if (drained) finish_pass();
     if (opts_.once && drained) break;
 
-    pollfd fds[2] = {{wake_r_, POLLIN, 0}, {control_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{wake_r_.get(), POLLIN, 0}, {control_fd_.get(), POLLIN, 0}};
     const int rc = ::poll(fds, 2, static_cast<int>(sleep_time(drained).count()));
     if (rc <= 0) continue;
     if (fds[0].revents & POLLIN) {
       char buf[256];
-      while (::read(wake_r_, buf, sizeof buf) > 0) {
+      while (::read(wake_r_.get(), buf, sizeof buf) > 0) {
       }
     }
     if (fds[1].revents & POLLIN) {
       while (true) {
-        const int conn = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int conn = ::accept4(control_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
         if (conn < 0) break;
         control_threads_.emplace_back([this, conn] { serve_control(conn); });
       }
@@ -513,8 +507,7 @@ int Daemon::run() {
   }
   clock_.cancel();
   stopping_ = true;
-  ::close(control_fd_);
-  control_fd_ = -1;
+  control_fd_.reset();
   ::unlink(control_socket_path(g_.state_dir).c_str());
   {
     std::lock_guard lock(mu_);

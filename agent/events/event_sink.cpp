@@ -1,6 +1,7 @@
 #include "events/event_sink.hpp"
 
 #include "base/time.hpp"
+#include "deploy/permissions.hpp"
 #include "hooks/hook_runner.hpp"
 #include "log/log.hpp"
 
@@ -33,7 +34,8 @@ void EventSink::emit(const std::string& cert, std::string_view kind, const std::
 
 acme::Result<void> EventSink::deploy_hook(const CertificateRecord& rec, std::string_view event) {
   HookContext ctx{rec.name, rec.domains, rec.out_dir, std::string(event), {}};
-  auto r = run_hook(rec.deploy_hook, ctx, hook_timeout_, *logger("hook"));
+  auto r = check_hook_command(rec.deploy_hook, "deploy hook");
+  if (r) r = run_hook(rec.deploy_hook, ctx, hook_timeout_, *logger("hook"));
   emit(rec.name, r ? event::kHookRan : event::kHookFailed,
        r ? rec.deploy_hook : r.error().to_string());
   return r;
@@ -45,7 +47,8 @@ acme::Result<void> EventSink::post_hook(const std::string& command,
   HookContext ctx{"", renewed, "", "renewed", {}};
   ctx.extra_env = {{"ACMECTL_RENEWED_NAMES", join(renewed)},
                    {"ACMECTL_FAILED_NAMES", join(failed)}};
-  auto r = run_hook(command, ctx, hook_timeout_, *logger("hook"));
+  auto r = check_hook_command(command, "post hook");
+  if (r) r = run_hook(command, ctx, hook_timeout_, *logger("hook"));
   emit("", r ? event::kPostHookRan : event::kPostHookFailed, r ? command : r.error().to_string());
   return r;
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "acme/host_port.hpp"
+#include "base/time.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/registry.hpp"
 #include "schedule/policy.hpp"
@@ -19,12 +20,6 @@ using acme::Errc;
 using acme::make_error;
 
 namespace {
-
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t planned(const CertificateMetrics& c, int renew_before_days) {
   if (c.ari_chosen_time != 0) return c.ari_chosen_time;
@@ -40,7 +35,7 @@ int64_t planned(const CertificateMetrics& c, int renew_before_days) {
 
 void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& certs,
                         int renew_before_days) {
-  const int64_t now = now_unix();
+  const int64_t now = unix_now();
   // Each family walks every certificate: the name label is escaped once, not per sample
   // (100,000 certificates make a million samples; see docs/BENCHMARKS.md).
   std::vector<std::string> labels;
@@ -200,7 +195,7 @@ acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOp
       return;
     }
     const int64_t tick = impl->options.registry ? impl->options.registry->last_tick() : 0;
-    const int64_t age = now_unix() - tick;
+    const int64_t age = unix_now() - tick;
     if (tick == 0 || age > impl->options.stall_seconds) {
       res.status = 503;
       res.set_content(tick == 0 ? std::string("scheduler has not run yet\n")

@@ -13,6 +13,7 @@
 #include "base/time.hpp"
 #include "challenge/settings.hpp"
 #include "deploy/files.hpp"
+#include "deploy/permissions.hpp"
 #include "log/log.hpp"
 #include "schedule/policy.hpp"
 #include "session/account.hpp"
@@ -263,11 +264,8 @@ acme::Result<void> Pipeline::Impl::check_before_ordering(const CertificateRecord
   if (out_root.empty()) {
     return make_error(Errc::kInvalidInput, "output directory of " + rec.name + " is not set");
   }
-  ACME_CHECK(make_dirs(out_root, 0755));
-  if (::access(out_root.c_str(), W_OK) != 0) {
-    return make_error(Errc::kIo,
-                      "output directory " + out_root + " is not writable: " + std::strerror(errno));
-  }
+  // Creates OUT when missing, refuses a hostile or read-only one, probes a write.
+  ACME_CHECK(check_certificate_files(out_root, rec.name));
   if (ch.challenge == "http-01" && !ch.webroot.empty()) {
     struct stat st {};
     if (::stat(ch.webroot.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -336,6 +334,9 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   req.preferred_chain = rec.preferred_chain;
   auto stored_order = store.find_order(rec.name);
   auto existing_key = read_file(pending_key);
+  if (existing_key && !check_private_file(pending_key, "pending certificate key")) {
+    existing_key = acme::make_error(Errc::kIo, "not ours");  // never reuse a key others saw
+  }
   if (stored_order && *stored_order && existing_key) {
     req.order_url = **stored_order;
     req.key_pem = *existing_key;

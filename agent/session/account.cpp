@@ -11,6 +11,7 @@
 #include "base/file_lock.hpp"
 #include "base/time.hpp"
 #include "deploy/files.hpp"
+#include "deploy/permissions.hpp"
 #include "log/log.hpp"
 
 namespace agent {
@@ -49,6 +50,7 @@ acme::Result<std::unique_ptr<FileLock>> lock_accounts(const std::string& state_d
 }
 
 acme::Result<std::unique_ptr<acme::PrivateKey>> load_key(const std::string& key_path) {
+  ACME_CHECK(check_private_file(key_path, "account key"));
   ACME_ASSIGN(auto pem, read_file(key_path));
   auto key = acme::PrivateKey::from_pem(pem);
   if (!key) return std::move(key).error().context("account key " + key_path);

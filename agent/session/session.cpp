@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "deploy/files.hpp"
+#include "deploy/permissions.hpp"
 #include "log/log.hpp"
 
 namespace agent {
@@ -52,9 +53,23 @@ std::string resolve_state_dir(const std::string& flag) {
   return absolute_path(std::string(home ? home : ".") + "/.local/state/acmectl");
 }
 
+namespace {
+
+// The state dir and its database decide which hooks run as whom: refuse them when others
+// can write them (issue 13 finding 3).
+acme::Result<std::unique_ptr<Store>> open_checked(const std::string& state_dir) {
+  ACME_CHECK(check_not_writable_by_others(state_dir, "state dir"));
+  const std::string db = state_dir + "/acmectl.db";
+  ACME_ASSIGN(auto store, Store::open(db));
+  ACME_CHECK(check_not_writable_by_others(db, "database"));
+  return store;
+}
+
+}  // namespace
+
 acme::Result<std::unique_ptr<Store>> open_store(const std::string& state_dir) {
   ACME_CHECK(make_dirs(state_dir, 0700));
-  return Store::open(state_dir + "/acmectl.db");
+  return open_checked(state_dir);
 }
 
 acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g) {
@@ -64,11 +79,11 @@ acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g)
     return make_error(Errc::kInvalidInput,
                       "no store at " + db + ": issue a certificate first (acmectl issue)");
   }
-  return Store::open(db);
+  return open_checked(state_dir);
 }
 
 HttpClientFactory default_http_client_factory() {
-  return [](const acme::HttpOptions& o) { return acme::make_curl_http_client(o); };
+  return [](const acme::HttpOptions& o) { return acme::make_http_client(o); };
 }
 
 acme::Result<Session> connect(const GlobalOptions& g, const std::string& directory_url,

@@ -37,7 +37,7 @@ struct Session {
   std::string directory_url;
 };
 
-// Makes the HTTP client of a session: the real one (libcurl) by default; tests hand in the
+// Makes the HTTP client of a session: the real one (acme::make_http_client) by default; tests hand in the
 // in-process fake CA.
 using HttpClientFactory =
     std::function<acme::Result<std::unique_ptr<acme::HttpClient>>(const acme::HttpOptions&)>;

@@ -9,8 +9,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
+
+#include "base/time.hpp"
 
 namespace agent {
 namespace {
@@ -64,12 +65,6 @@ std::string col_text(sqlite3_stmt* s, int i) {
   return p ? std::string(reinterpret_cast<const char*>(p),
                          static_cast<size_t>(sqlite3_column_bytes(s, i)))
            : std::string();
-}
-
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Migrations: entry i takes the schema from version i to i+1. Never edit a shipped entry.
@@ -158,20 +153,35 @@ Store::~Store() = default;
 // The database holds account URLs, settings and hook commands: only its owner may read it
 // (issue 13 finding 3). Created 0600 before SQLite sees it; SQLite gives its -wal, -shm and
 // -journal files the database's mode. An older database of ours loses its group/other bits.
+//
+// Never through an fd of an existing file: SQLite's locks are POSIX record locks, which a
+// process loses on *every* close() of the file, so opening and closing the database here
+// while another connection of this process (an agent worker) holds it would drop that
+// connection's locks and let writers trample each other (lost writes, a vanished WAL).
+// An existing file is checked and tightened by path (lstat + chmod); a missing one is
+// created with O_EXCL, which never opens a file someone else has.
 Result<void> make_private(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     const std::string p = path + suffix;
-    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (*suffix == '\0' ? O_CREAT : 0);
-    const int fd = ::open(p.c_str(), flags, 0600);
-    if (fd < 0) {
-      if (errno == ENOENT && *suffix != '\0') continue;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0) {
+      if (S_ISLNK(st.st_mode)) {
+        return make_error(Errc::kIo, "store: " + p + " is a symbolic link: refusing to use it");
+      }
+      if (st.st_uid == ::geteuid() && (st.st_mode & 077) != 0) {
+        (void)::chmod(p.c_str(), st.st_mode & 0700);
+      }
+      continue;
+    }
+    if (errno != ENOENT) {
+      return make_error(Errc::kIo, "store: cannot stat " + p + ": " + std::strerror(errno));
+    }
+    if (*suffix != '\0') continue;
+    const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST) {
       return make_error(Errc::kIo, "store: cannot open " + p + ": " + std::strerror(errno));
     }
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 077) != 0) {
-      (void)::fchmod(fd, st.st_mode & 0700);
-    }
-    ::close(fd);
+    if (fd >= 0) ::close(fd);  // nobody had it open: it did not exist
   }
   return acme::ok();
 }
@@ -258,7 +268,7 @@ Result<void> Store::upsert_account(const AccountRecord& a) {
   bind_value(s.get(), 2, a.key_path);
   bind_value(s.get(), 3, a.account_url);
   bind_value(s.get(), 4, a.contact);
-  bind_value(s.get(), 5, now_unix());
+  bind_value(s.get(), 5, unix_now());
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save account");
   return acme::ok();
 }
@@ -268,7 +278,7 @@ Result<void> Store::mark_revoked(const std::string& name, const std::string& ser
                               "UPDATE certificates SET revoked_serial = ?, next_check = 0, "
                               "updated_at = ? WHERE name = ?"));
   bind_value(s.get(), 1, serial);
-  bind_value(s.get(), 2, now_unix());
+  bind_value(s.get(), 2, unix_now());
   bind_value(s.get(), 3, name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "mark revoked");
   return acme::ok();
@@ -403,7 +413,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.preferred_chain);
   bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
   bind_value(s.get(), i++, c.managed ? 1 : 0);
-  const int64_t now = now_unix();
+  const int64_t now = unix_now();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save certificate");
@@ -433,7 +443,7 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   bind_value(s.get(), i++, c.preferred_chain);
   bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
   bind_value(s.get(), i++, c.managed ? 1 : 0);
-  bind_value(s.get(), i++, now_unix());
+  bind_value(s.get(), i++, unix_now());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");
   return acme::ok();
@@ -444,7 +454,7 @@ Result<void> Store::set_managed(const std::string& name, bool managed) {
                               "UPDATE certificates SET managed=?, updated_at=? "
                               "WHERE name=?"));
   bind_value(s.get(), 1, managed ? 1 : 0);
-  bind_value(s.get(), 2, now_unix());
+  bind_value(s.get(), 2, unix_now());
   bind_value(s.get(), 3, name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "set managed");
   return acme::ok();
@@ -488,7 +498,7 @@ Result<void> Store::set_order(const std::string& cert_name, const std::string& o
   bind_value(s.get(), 1, cert_name);
   bind_value(s.get(), 2, order_url);
   bind_value(s.get(), 3, state);
-  bind_value(s.get(), 4, now_unix());
+  bind_value(s.get(), 4, unix_now());
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save order");
   return acme::ok();
 }
@@ -521,7 +531,7 @@ Result<void> Store::add_event(const Event& e) {
                                 "INSERT INTO events(cert_name, kind, at, detail) VALUES(?,?,?,?)"));
     bind_value(s.get(), 1, e.cert_name);
     bind_value(s.get(), 2, e.kind);
-    bind_value(s.get(), 3, e.at != 0 ? e.at : now_unix());
+    bind_value(s.get(), 3, e.at != 0 ? e.at : unix_now());
     bind_value(s.get(), 4, e.detail);
     if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save event");
     if (counter != nullptr) {

@@ -64,7 +64,19 @@ TOML
   } >"$TMP/acmectl.toml"
 }
 
-new_accounts() { grep -c 'POST /sign-me-up' "$PEBBLE_FIXTURE_DIR/pebble.log" || true; }
+# wakeups PID: context switches of all its threads so far (every wake-up is one).
+wakeups() {
+  local f total=0 v n
+  for f in /proc/"$1"/task/*/status; do
+    v=$(awk '/^voluntary_ctxt_switches/ {print $2}' "$f" 2>/dev/null || echo 0)
+    n=$(awk '/^nonvoluntary_ctxt_switches/ {print $2}' "$f" 2>/dev/null || echo 0)
+    total=$((total + ${v:-0} + ${n:-0}))
+  done
+  echo "$total"
+}
+
+# Accounts Pebble created (a lookup of an existing key or a retried request creates none).
+new_accounts() { grep -c 'There are now [0-9]* accounts in memory' "$PEBBLE_FIXTURE_DIR/pebble.log" || true; }
 
 AGENT_PID=""
 start_agent() {
@@ -112,7 +124,7 @@ for round in 1 2 3; do
   accounts0=$(new_accounts)
   start_agent "$state"
   wait_issued "$state" one two three
-  assert_eq "$(($(new_accounts) - accounts0))" 1 "newAccount requests on the first start (round $round)"
+  assert_eq "$(($(new_accounts) - accounts0))" 1 "accounts created on the first start (round $round)"
   assert_eq "$(sqlite3 "$state/acmectl.db" 'select count(*) from accounts')" 1 "accounts recorded"
   mapfile -t keys < <(state_keys "$state")
   assert_eq "${#keys[@]}" 1 "private keys in the state dir (the account key)"
@@ -129,6 +141,13 @@ start_agent "$state"
 assert_mode "$state/agent.sock" 600
 sleep 2
 assert_eq "$(pebble_new_orders)" "$orders0" "orders after a restart with nothing due"
+# Idle, it sleeps until the next due time: a handful of wake-ups in 5 s, not one per
+# thread per second (the old loop made ~95 in 10 s).
+w0=$(wakeups "$AGENT_PID")
+sleep 5
+idle_wakeups=$(($(wakeups "$AGENT_PID") - w0))
+log "idle agent: $idle_wakeups wake-ups in 5 s across $(ls /proc/"$AGENT_PID"/task | wc -l) threads"
+((idle_wakeups <= 10)) || fail "an idle agent woke $idle_wakeups times in 5 s"
 serial_one=$(cert_serial "$out/one/cert.pem")
 expect_rc 0 renew --force one --config "$TMP/acmectl.toml"
 grep -q '^one: renewed' "$OUT_FILE" || fail "renew beside the agent did not report 'one: renewed'"

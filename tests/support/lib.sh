@@ -110,10 +110,11 @@ start_fixture() {
   use_pebble "$1"
 }
 
-# pebble_new_orders: how many newOrder requests the Pebble in use has served so far
-# (its log has one "POST /order-plz" line per request).
+# pebble_new_orders: how many orders the Pebble in use has created so far (its log has one
+# 'Added order "ID" to the db' line per order; a request retried after a rejected nonce
+# creates none).
 pebble_new_orders() {
-  grep -c 'POST /order-plz' "$PEBBLE_FIXTURE_DIR/pebble.log" || true
+  grep -c '^Pebble .* Added order ".*" to the db' "$PEBBLE_FIXTURE_DIR/pebble.log" || true
 }
 
 # free_ports N: prints N free loopback ports.

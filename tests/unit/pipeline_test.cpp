@@ -314,3 +314,39 @@ TEST_CASE("pipeline: racing workers on an empty state dir create exactly one acc
   CHECK(p.run("f1.test", RunOptions{true, true}).outcome == Outcome::kRenewed);
   CHECK(w.ca.violations().empty());
 }
+
+TEST_CASE("pipeline: an account the CA no longer knows is registered again with the same key") {
+  World w;
+  w.add("g.test");
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  REQUIRE(p.run("g.test", {}).outcome == Outcome::kRenewed);
+  const int accounts = w.ca.requests("newAccount");
+  auto account = w.store->find_account(std::string(FakeAcmeServer::kDirectoryUrl));
+  REQUIRE(account);
+  REQUIRE(*account);
+  const std::string key_before = slurp((*account)->key_path);
+  // A restarted test CA or a staging reset: the stored account is unknown.
+  w.ca.respond_next("newOrder", 400,
+                    R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist",)"
+                    R"("detail":"no account with this key id"})",
+                    {{"Content-Type", "application/problem+json"}});
+  auto r = p.run("g.test", RunOptions{true, true});
+  INFO(r.message);
+  CHECK(r.outcome == Outcome::kRenewed);
+  CHECK(w.ca.requests("newAccount") == accounts + 1);  // once
+  CHECK(slurp((*account)->key_path) == key_before);    // the same key
+  CHECK(w.ca.violations().empty());
+}
+
+TEST_CASE("pipeline: an output directory that cannot take the files fails before any order") {
+  World w;
+  w.add("h.test");
+  // OUT is a file: nothing can be installed under it.
+  { std::ofstream(w.dir.path + "/live") << "not a directory"; }
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("h.test", {});
+  CHECK(r.outcome == Outcome::kFailed);
+  CHECK(r.message.find(w.dir.path + "/live") != std::string::npos);
+  CHECK(w.ca.requests("newOrder") == 0);
+  CHECK(w.record("h.test").consecutive_failures == 1);
+}
