@@ -127,9 +127,6 @@ post_hook = "$hooks/post-$epoch.sh"
 
 [defaults]
 out = "$out"
-# For \`acmectl renew\`, which does not read [agent] http01_listen (it would
-# listen on :80, on every interface).
-http01_listen = "127.0.0.1:$PEBBLE_HTTP_PORT"
 
 [[certificate]]
 name = "alpha"
@@ -218,6 +215,7 @@ phase_of() {
     *" authorizations took_ms"*) echo "validation" ;;
     *" order took_ms"*) echo "authorizations" ;;
     *"resuming order"*) echo "resume" ;;
+    *"installed but not recorded"*) echo "adopted-install" ;;
     *"account url="*) echo "order" ;;
     *"agent started"*) echo "after-start(keygen/new-order/idle)" ;;
     *"will issue"* | *"responder listening"*) echo "start-up" ;;
@@ -472,6 +470,13 @@ while ((kills < kills_wanted && iter < max_iter)); do
     epoch_kills=$((epoch_kills + 1))
     n_killed[$action]=$((${n_killed[$action]:-0} + 1))
     phase=$(phase_of "$run_log")
+    if [[ "$action" == rollover ]]; then # where the rollover was, from its files
+      if compgen -G "$state/accounts/*/account.key.next" >/dev/null; then
+        phase="left account.key.next"
+      elif compgen -G "$state/accounts/*/.account.key.next.tmp-*" >/dev/null; then
+        phase="writing account.key.next"
+      fi
+    fi
     phase_count["$action:$phase"]=$((${phase_count["$action:$phase"]:-0} + 1))
     log "iteration $iter: kill $kills: $action killed after $(ms_to_s "$delay") s ($phase)"
   else
@@ -661,8 +666,10 @@ runtime=$(($(date +%s) - t_start))
 log "actions: $(for a in "${!n_action[@]}"; do printf '%s=%s(killed %s) ' "$a" "${n_action[$a]}" "${n_killed[$a]:-0}"; done)"
 log "kills by what the process had last logged:"
 for p in "${!phase_count[@]}"; do printf '#   %-40s %s\n' "$p" "${phase_count[$p]}"; done | LC_ALL=C sort >&2
-log "temporary files seen after kills: $temps_left_total; rollovers completed: $rollovers_done; backoff nudges in the final phase: $backoff_nudges"
-echo "crash_loop: kills=$kills seed=$seed epochs=$epoch iterations=$iter renewals_seen=$renewals_seen rollovers=$rollovers_done hooks_run=$hooks_run hooks_started=$hooks_started post_hooks=$post_hooks violations=${#violations[@]} runtime=${runtime}s"
+adopted=$(cat "$logs"/*.log | grep -c 'installed but not recorded' || true)
+resumed=$(cat "$logs"/*.log | grep -c 'resuming order' || true)
+log "temporary files seen after kills: $temps_left_total; rollovers completed: $rollovers_done; installs adopted after a kill: $adopted; orders resumed: $resumed; backoff nudges in the final phase: $backoff_nudges"
+echo "crash_loop: kills=$kills seed=$seed epochs=$epoch iterations=$iter renewals_seen=$renewals_seen adopted=$adopted resumed=$resumed rollovers=$rollovers_done hooks_run=$hooks_run hooks_started=$hooks_started post_hooks=$post_hooks violations=${#violations[@]} runtime=${runtime}s"
 if ((${#violations[@]} > 0)); then
   printf '  %s\n' "${violations[@]}" >&2
   fail "${#violations[@]} violation(s) after $kills kills (seed $seed; rerun: $0 $ACMECTL $kills_wanted $seed)"
