@@ -17,6 +17,7 @@ struct IssueOptions {
   std::string out;
   std::string deploy_hook;
   std::string preferred_chain;
+  std::string profile;
   int timeout_seconds = 300;
   bool force = false;
 };

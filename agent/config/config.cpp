@@ -118,6 +118,16 @@ acme::Result<void> read_acme(const Reader& r, const toml::table& t, AcmeSection&
       ACME_CHECK(r.str(v, key, a.email));
     } else if (key == "agree_tos") {
       ACME_CHECK(r.boolean(v, key, a.agree_tos));
+    } else if (key == "eab_kid") {
+      ACME_CHECK(r.str(v, key, a.eab_kid));
+    } else if (key == "eab_hmac_key_file") {
+      ACME_CHECK(r.str(v, key, a.eab_hmac_key_file));
+    } else if (key == "eab_alg") {
+      ACME_CHECK(r.str(v, key, a.eab_alg));
+      if (a.eab_alg != "HS256" && a.eab_alg != "HS384" && a.eab_alg != "HS512") {
+        return r.at(v.source(),
+                    "'eab_alg' must be HS256, HS384 or HS512, not \"" + a.eab_alg + "\"");
+      }
     } else {
       return r.unknown(k, "acme");
     }
@@ -223,6 +233,8 @@ acme::Result<void> read_cert_keys(const Reader& r, const toml::table& t, std::st
       ACME_CHECK(r.str(v, key, c.server));
     } else if (key == "preferred_chain") {
       ACME_CHECK(r.str(v, key, c.preferred_chain));
+    } else if (key == "profile") {
+      ACME_CHECK(r.str(v, key, c.profile));
     } else if (key == "renew_before_days") {
       int days = 0;
       ACME_CHECK(r.integer(v, key, 1, 365, days));
@@ -426,6 +438,11 @@ GlobalOptions merge_globals(const GlobalOptions& g, const Config& cfg) {
   if (out.ca_bundle.empty()) out.ca_bundle = cfg.acme.ca_bundle;
   if (out.email.empty()) out.email = cfg.acme.email;
   out.agree_tos = out.agree_tos || cfg.acme.agree_tos;
+  if (out.eab_kid.empty()) out.eab_kid = cfg.acme.eab_kid;
+  if (out.eab_hmac_key.empty() && out.eab_hmac_key_file.empty()) {
+    out.eab_hmac_key_file = cfg.acme.eab_hmac_key_file;
+  }
+  if (out.eab_alg.empty()) out.eab_alg = cfg.acme.eab_alg;
   return out;
 }
 

@@ -18,6 +18,9 @@ struct AcmeSection {
   std::string ca_bundle;
   std::string email;
   bool agree_tos = false;
+  std::string eab_kid;
+  std::string eab_hmac_key_file;  // the MAC key (base64url) lives in this file, not here
+  std::string eab_alg;
 };
 
 struct AgentSection {
@@ -40,6 +43,7 @@ struct CertificateConfig {
   std::string server;  // per-certificate CA override; empty: [acme] server
   std::optional<int> renew_before_days;
   std::string preferred_chain;
+  std::string profile;  // draft-ietf-acme-profiles; "": the CA's default
 };
 
 // One key of a [gen.NAME] table: the options of `acmectl gen NAME`, spelled like the flags

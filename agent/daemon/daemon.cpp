@@ -184,6 +184,7 @@ acme::Result<void> Daemon::sync_config() {
     rec.ca_bundle = absolute_path(g_.ca_bundle);
     rec.renew_before_days = c.renew_before_days.value_or(0);
     rec.preferred_chain = c.preferred_chain;
+    rec.profile = c.profile;
     rec.origin = "config";
     rec.managed = true;
     configured.insert(c.name);

@@ -45,6 +45,23 @@ Outcome outcome_from_string(std::string_view s) noexcept {
   return Outcome::kFailed;
 }
 
+namespace {
+
+// draft-ietf-acme-profiles: a profile the CA does not advertise is refused here, before
+// any order, rather than by the CA (or silently ignored by one that knows no profiles).
+acme::Result<void> check_profile(const CertificateRecord& rec, const acme::Directory& dir) {
+  if (rec.profile.empty() || dir.profiles.count(rec.profile) > 0) return acme::ok();
+  std::string offered;
+  for (const auto& [name, _] : dir.profiles) offered += (offered.empty() ? "" : ", ") + name;
+  return make_error(Errc::kInvalidInput,
+                    "the CA at " + rec.server + " does not offer the profile \"" + rec.profile +
+                        "\" (" +
+                        (offered.empty() ? "it advertises no profiles" : "it offers " + offered) +
+                        "; see `acmectl profiles`)");
+}
+
+}  // namespace
+
 struct Pipeline::Impl {
   Impl(Store& store, EventSink& events, PipelineSettings settings)
       : store(store),
@@ -322,6 +339,10 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     record_failure(rec, session.error(), out);
     return out;
   }
+  if (auto r = check_profile(rec, (*session)->client->directory()); !r) {
+    record_failure(rec, r.error(), out);
+    return out;
+  }
 
   // The certificate key is written (0600) before the order exists, so an order resumed
   // after a crash finalizes with the key its CSR would have used.
@@ -332,6 +353,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   req.key_type = *key_type;
   req.poll.timeout = settings.order_timeout;
   req.preferred_chain = rec.preferred_chain;
+  req.profile = rec.profile;
   auto stored_order = store.find_order(rec.name);
   auto existing_key = read_file(pending_key);
   if (existing_key && !check_private_file(pending_key, "pending certificate key")) {

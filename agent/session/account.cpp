@@ -68,6 +68,15 @@ acme::Result<void> register_key(Session& s, Store& store, const GlobalOptions& g
                                 const std::string& key_path) {
   const std::string contact = g.email.empty() ? std::string() : "mailto:" + g.email;
   const auto& dir_info = s.client->directory();
+  ACME_ASSIGN(auto eab, eab_from(g));
+  if (dir_info.external_account_required && !eab) {
+    // Before any request: without EAB the CA refuses newAccount anyway.
+    return make_error(Errc::kInvalidInput,
+                      "the CA at " + s.directory_url +
+                          " requires External Account Binding (meta.externalAccountRequired): "
+                          "pass --eab-kid and --eab-hmac-key (or set eab_kid and "
+                          "eab_hmac_key_file in [acme]) with the values the CA gave you");
+  }
   if (!dir_info.terms_of_service.empty() && !g.agree_tos) {
     // The key may already be registered (state lost): look it up before asking for terms.
     auto existing = s.client->find_account(*s.account_key);
@@ -79,13 +88,61 @@ acme::Result<void> register_key(Session& s, Store& store, const GlobalOptions& g
     acme::NewAccountOptions opts;
     if (!contact.empty()) opts.contact.push_back(contact);
     opts.terms_agreed = g.agree_tos;
+    opts.eab = eab;
     auto account = s.client->new_account(*s.account_key, opts);
+    if (!account && eab && account.error().problem) {
+      // A refusal of newAccount with EAB is, in practice, the binding: name it.
+      return std::move(account).error().context("External Account Binding (kid " + eab->kid +
+                                                ") refused by the CA; check --eab-kid and "
+                                                "--eab-hmac-key");
+    }
     if (!account) return std::move(account).error();
   }
   return store.upsert_account({s.directory_url, key_path, s.client->account_url(), contact});
 }
 
 }  // namespace
+
+acme::Result<std::optional<acme::ExternalAccountBinding>> eab_from(const GlobalOptions& g) {
+  std::string key_b64 = g.eab_hmac_key;
+  if (key_b64.empty() && !g.eab_hmac_key_file.empty()) {
+    auto text = read_file(g.eab_hmac_key_file);
+    if (!text) {
+      return std::move(text).error().context("External Account Binding: eab_hmac_key_file");
+    }
+    key_b64 = std::move(*text);
+    while (!key_b64.empty() && std::isspace(static_cast<unsigned char>(key_b64.back()))) {
+      key_b64.pop_back();
+    }
+  }
+  if (g.eab_kid.empty() && key_b64.empty()) return std::optional<acme::ExternalAccountBinding>();
+  if (g.eab_kid.empty()) {
+    return make_error(Errc::kInvalidInput,
+                      "External Account Binding: --eab-hmac-key needs --eab-kid (env "
+                      "ACMECTL_EAB_KID, config eab_kid)");
+  }
+  if (key_b64.empty()) {
+    return make_error(Errc::kInvalidInput,
+                      "External Account Binding: --eab-kid needs --eab-hmac-key (env "
+                      "ACMECTL_EAB_HMAC_KEY, config eab_hmac_key_file)");
+  }
+  // CAs hand the key out base64url-encoded (RFC 8555 §7.3.4); tolerate trailing padding.
+  while (!key_b64.empty() && key_b64.back() == '=') key_b64.pop_back();
+  auto raw = acme::is_base64url(key_b64) ? acme::base64url_decode(key_b64) : std::nullopt;
+  if (!raw || raw->empty()) {
+    return make_error(Errc::kInvalidInput,
+                      "External Account Binding: the MAC key (--eab-hmac-key) is not base64url");
+  }
+  acme::ExternalAccountBinding eab;
+  eab.kid = g.eab_kid;
+  eab.hmac_key = std::move(*raw);
+  eab.alg = g.eab_alg.empty() ? "HS256" : g.eab_alg;
+  if (eab.alg != "HS256" && eab.alg != "HS384" && eab.alg != "HS512") {
+    return make_error(Errc::kInvalidInput, "External Account Binding: --eab-alg " + eab.alg +
+                                               ": use HS256, HS384 or HS512");
+  }
+  return std::optional<acme::ExternalAccountBinding>(std::move(eab));
+}
 
 bool is_account_does_not_exist(const acme::Error& e) {
   return e.problem && e.problem->acme_type() == "accountDoesNotExist";

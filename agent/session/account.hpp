@@ -3,8 +3,10 @@
 // STATE/locks/account.lock (an flock every acmectl process and thread respects), re-read
 // after taking it; the key is on disk (0600) before the CA hears of it.
 
+#include <optional>
 #include <string>
 
+#include "acme/jws.hpp"
 #include "acme/result.hpp"
 #include "session/options.hpp"
 #include "session/session.hpp"
@@ -22,6 +24,12 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
 // records the new URL.
 acme::Result<void> reregister_account(Session& s, Store& store, const GlobalOptions& g,
                                       const std::string& state_dir);
+
+// External Account Binding from the settings: nullopt when none is configured; an
+// kInvalidInput error naming EAB when only half of it is, when the MAC key (from
+// eab_hmac_key, else read from eab_hmac_key_file) is not base64url, or the alg unknown.
+// Never puts the key in a message.
+acme::Result<std::optional<acme::ExternalAccountBinding>> eab_from(const GlobalOptions& g);
 
 // True when e is the CA saying it does not know the account (RFC 8555 §7.3.1).
 bool is_account_does_not_exist(const acme::Error& e);

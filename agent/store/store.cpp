@@ -140,6 +140,9 @@ ALTER TABLE certificates ADD COLUMN preferred_chain TEXT NOT NULL DEFAULT '';
 ALTER TABLE certificates ADD COLUMN origin TEXT NOT NULL DEFAULT 'issue';
 ALTER TABLE certificates ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -298,7 +301,7 @@ constexpr const char* kCertColumns =
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
     "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
     "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
-    "renew_before_days, preferred_chain, origin, managed";
+    "renew_before_days, preferred_chain, origin, managed, profile";
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -336,6 +339,7 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.preferred_chain = col_text(s, 26);
   c.origin = col_text(s, 27);
   c.managed = sqlite3_column_int(s, 28) != 0;
+  c.profile = col_text(s, 29);
   return c;
 }
 
@@ -367,7 +371,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
       ", created_at, updated_at) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -381,7 +385,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "hook_pending=excluded.hook_pending, ca_bundle=excluded.ca_bundle, "
       "revoked_serial=excluded.revoked_serial, renew_before_days=excluded.renew_before_days, "
       "preferred_chain=excluded.preferred_chain, origin=excluded.origin, "
-      "managed=excluded.managed, updated_at=excluded.updated_at";
+      "managed=excluded.managed, profile=excluded.profile, updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
   bind_value(s.get(), i++, c.name);
@@ -413,6 +417,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.preferred_chain);
   bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
   bind_value(s.get(), i++, c.managed ? 1 : 0);
+  bind_value(s.get(), i++, c.profile);
   const int64_t now = unix_now();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -425,7 +430,7 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
                               "UPDATE certificates SET domains=?, key_type=?, challenge=?, "
                               "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
                               "challenge_settings=?, ca_bundle=?, renew_before_days=?, "
-                              "preferred_chain=?, origin=?, managed=?, updated_at=?") +
+                              "preferred_chain=?, origin=?, managed=?, profile=?, updated_at=?") +
                           (due_now ? ", next_check=0" : "") + " WHERE name=?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -443,6 +448,7 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   bind_value(s.get(), i++, c.preferred_chain);
   bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
   bind_value(s.get(), i++, c.managed ? 1 : 0);
+  bind_value(s.get(), i++, c.profile);
   bind_value(s.get(), i++, unix_now());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");

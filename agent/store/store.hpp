@@ -52,6 +52,7 @@ struct CertificateRecord {
   std::string revoked_serial;    // `acmectl revoke` revoked the certificate with this serial
   int renew_before_days = 0;     // this certificate's window in days; 0: the agent's
   std::string preferred_chain;   // issuer CN substring of the chain to install; "": default
+  std::string profile;           // ACME profile (draft-ietf-acme-profiles); "": CA default
   std::string origin = "issue";  // "issue" (acmectl issue) or "config" ([[certificate]])
   bool managed = true;           // false: gone from the config; kept, no longer renewed
   // The installed certificate is the revoked one: it must be replaced now.

@@ -46,6 +46,9 @@ Result<Account> Client::new_account(const PrivateKey& key, const NewAccountOptio
     if (!options.contact.empty()) payload["contact"] = options.contact;
   }
   const std::string& url = directory().new_account;
+  if (options.eab && !options.only_return_existing) {
+    ACME_ASSIGN(payload["externalAccountBinding"], sign_eab(*options.eab, url, key.public_jwk()));
+  }
   // newAccount is signed with the "jwk" header: no kid yet (RFC 8555 §7.3).
   auto resp = transport_.post(url, payload.dump(), key, "");
   if (!resp) return std::move(resp).error().context("new account");
@@ -95,12 +98,14 @@ Result<void> Client::change_key(const PrivateKey& new_key) {
   return ok();
 }
 
-Result<Order> Client::new_order(const std::vector<Identifier>& ids, const std::string& replaces) {
+Result<Order> Client::new_order(const std::vector<Identifier>& ids, const std::string& replaces,
+                                const std::string& profile) {
   ACME_CHECK(load_directory());
   json payload;
   payload["identifiers"] = json::array();
   for (const auto& id : ids) payload["identifiers"].push_back({{"type", id.type}, {"value", id.value}});
   if (!replaces.empty()) payload["replaces"] = replaces;
+  if (!profile.empty()) payload["profile"] = profile;
   HttpResponse raw;
   auto j = post_json(directory().new_order, payload.dump(), &raw);
   if (!j) return std::move(j).error().context("new order");

@@ -47,11 +47,11 @@ Result<IssuedCertificate> Issuer::issue(const IssueRequest& request) {
     }
   }
   if (!resumed) {
-    auto created = client_.new_order(request.identifiers, request.replaces);
+    auto created = client_.new_order(request.identifiers, request.replaces, request.profile);
     // RFC 9773 §5: a CA may refuse "replaces" (already replaced); order without it.
     if (!created && !request.replaces.empty() && created.error().problem &&
         created.error().problem->acme_type() == "alreadyReplaced") {
-      created = client_.new_order(request.identifiers);
+      created = client_.new_order(request.identifiers, {}, request.profile);
     }
     if (!created) return std::move(created).error();
     order = std::move(*created);

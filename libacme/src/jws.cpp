@@ -1,5 +1,7 @@
 #include "acme/jws.hpp"
 
+#include <openssl/evp.h>
+
 #include <utility>
 
 #include "acme/base64url.hpp"
@@ -52,6 +54,49 @@ Result<nlohmann::json> sign_jws(const PrivateKey& key, const JwsProtected& heade
   return nlohmann::json{{"protected", std::move(protected_b64)},
                         {"payload", std::move(payload_b64)},
                         {"signature", std::move(signature)}};
+}
+
+Result<std::string> jws_hmac(std::string_view alg, std::string_view key, std::string_view data) {
+  const char* digest = alg == "HS256"   ? "SHA256"
+                       : alg == "HS384" ? "SHA384"
+                       : alg == "HS512" ? "SHA512"
+                                        : nullptr;
+  if (digest == nullptr) {
+    return make_error(Errc::kInvalidInput,
+                      "MAC algorithm \"" + std::string(alg) + "\": use HS256, HS384 or HS512");
+  }
+  if (key.empty()) return make_error(Errc::kInvalidInput, "empty MAC key");
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t out_len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, key.data(), key.size(),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, sizeof out,
+                &out_len) == nullptr) {
+    return make_error(Errc::kCrypto, std::string("HMAC-") + digest + " failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), out_len);
+}
+
+Result<nlohmann::json> sign_eab(const ExternalAccountBinding& eab, const std::string& url,
+                                const nlohmann::json& account_jwk) {
+  if (eab.kid.empty())
+    return make_error(Errc::kInvalidInput, "External Account Binding: empty kid");
+  if (url.empty()) return make_error(Errc::kInvalidInput, "External Account Binding: empty url");
+  // RFC 8555 §7.3.4: "alg" a MAC algorithm, "kid" the CA's key identifier, "url" the
+  // newAccount URL; no "nonce". Sorted keys: alg, kid, url.
+  const nlohmann::json prot{{"alg", eab.alg}, {"kid", eab.kid}, {"url", url}};
+  std::string protected_b64;
+  std::string payload_b64;
+  try {
+    protected_b64 = base64url_encode(prot.dump());
+    payload_b64 = base64url_encode(account_jwk.dump());
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(Errc::kInvalidInput, std::string("External Account Binding: ") + e.what());
+  }
+  auto mac = jws_hmac(eab.alg, eab.hmac_key, protected_b64 + "." + payload_b64);
+  if (!mac) return std::move(mac).error().context("External Account Binding");
+  return nlohmann::json{{"protected", std::move(protected_b64)},
+                        {"payload", std::move(payload_b64)},
+                        {"signature", base64url_encode(*mac)}};
 }
 
 }  // namespace acme

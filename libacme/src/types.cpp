@@ -140,6 +140,11 @@ Result<Directory> parse_directory(const json& j) {
     if (auto e = m->find("externalAccountRequired"); e != m->end() && e->is_boolean()) {
       d.external_account_required = e->get<bool>();
     }
+    if (auto pr = m->find("profiles"); pr != m->end() && pr->is_object()) {
+      for (const auto& [name, description] : pr->items()) {
+        d.profiles[name] = description.is_string() ? description.get<std::string>() : "";
+      }
+    }
   }
   return d;
 }
@@ -201,6 +206,7 @@ Result<Order> parse_order(const json& j) {
   o.finalize = str(j, "finalize");
   o.certificate = str(j, "certificate");
   o.replaces = str(j, "replaces");
+  o.profile = str(j, "profile");
   o.error = problem_member(j, "error");
   if (auto ids = j.find("identifiers"); ids != j.end() && ids->is_array()) {
     for (const auto& i : *ids) {

@@ -3,6 +3,8 @@
 
 #include <ctime>
 
+#include "acme/base64url.hpp"
+#include "acme/jws.hpp"
 #include "fake_acme_server.hpp"
 #include "fake_ca.hpp"
 #include "fake_jws.hpp"
@@ -54,6 +56,8 @@ acme::HttpResponse FakeAcmeServer::handle_directory() {
                           {"caaIdentities", {"ca.test"}},
                           {"externalAccountRequired", false}}}};
   if (ari_) dir["renewalInfo"] = b + "/renewal-info/";
+  if (!profiles_.empty()) dir["meta"]["profiles"] = profiles_;
+  if (!eab_kid_.empty()) dir["meta"]["externalAccountRequired"] = true;
   // Like Pebble, no Replay-Nonce on the directory: the first nonce comes from newNonce.
   acme::HttpResponse resp;
   resp.status = 200;
@@ -83,6 +87,18 @@ void FakeAcmeServer::mark_replaced(const std::string& cert_id) {
 std::vector<std::string> FakeAcmeServer::replaces_seen() const {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   return replaces_seen_;
+}
+
+// ---- Profiles (draft-ietf-acme-profiles) -------------------------------------------------
+
+void FakeAcmeServer::set_profiles(std::map<std::string, std::string> profiles) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  profiles_ = std::move(profiles);
+}
+
+std::vector<std::string> FakeAcmeServer::profiles_seen() const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return profiles_seen_;
 }
 
 acme::HttpResponse FakeAcmeServer::handle_renewal_info(const std::string& path) {
@@ -138,6 +154,7 @@ acme::HttpResponse FakeAcmeServer::handle_new_account(const Signed& s) {
   if (!p.value("termsOfServiceAgreed", false)) {
     return problem(403, "userActionRequired", "the terms of service must be agreed to");
   }
+  if (auto refused = check_eab(s, p)) return *refused;
   nlohmann::json contact = p.value("contact", nlohmann::json::array());
   if (!contact.is_array()) return problem(400, "malformed", "contact is not an array");
   for (const auto& c : contact) {
@@ -152,6 +169,56 @@ acme::HttpResponse FakeAcmeServer::handle_new_account(const Signed& s) {
   a.contact = contact;
   accounts_[a.url] = a;
   return respond(201, account_json(a.url, a.status, a.contact), a.url);
+}
+
+void FakeAcmeServer::require_eab(std::string kid, std::string hmac_key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  eab_kid_ = std::move(kid);
+  eab_key_ = std::move(hmac_key);
+}
+
+int FakeAcmeServer::eab_bindings() const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return eab_bindings_;
+}
+
+std::optional<acme::HttpResponse> FakeAcmeServer::check_eab(const Signed& s,
+                                                            const nlohmann::json& p) {
+  auto e = p.find("externalAccountBinding");
+  if (eab_kid_.empty()) {
+    if (e != p.end()) violation("externalAccountBinding sent to a CA that does not require it");
+    return std::nullopt;
+  }
+  if (e == p.end()) {
+    return problem(403, "externalAccountRequired", "an external account binding is required");
+  }
+  // RFC 8555 §7.3.4: a flattened JWS; protected {alg (MAC), kid, url}, no nonce; payload
+  // the account's JWK; MAC over protected.payload.
+  if (!e->is_object() || e->size() != 3 || !e->contains("protected") || !e->contains("payload") ||
+      !e->contains("signature") || !(*e)["protected"].is_string() || !(*e)["payload"].is_string() ||
+      !(*e)["signature"].is_string()) {
+    violation("externalAccountBinding is not a flattened JWS: " + e->dump());
+    return problem(400, "malformed", "externalAccountBinding is not a flattened JWS");
+  }
+  const std::string prot_b64 = (*e)["protected"];
+  const std::string payload_b64 = (*e)["payload"];
+  auto prot_text = acme::base64url_decode(prot_b64);
+  auto payload_text = acme::base64url_decode(payload_b64);
+  const auto prot = nlohmann::json::parse(prot_text.value_or(""), nullptr, false);
+  const auto jwk = nlohmann::json::parse(payload_text.value_or(""), nullptr, false);
+  if (!prot.is_object() || prot.contains("nonce") || prot.contains("jwk") ||
+      prot.value("url", "") != std::string(kBase) + "/new-account" || jwk != s.jwk) {
+    violation("externalAccountBinding header or payload wrong: " + prot.dump() + " " + jwk.dump());
+    return problem(400, "malformed", "externalAccountBinding header or payload wrong");
+  }
+  const std::string alg = prot.value("alg", "");
+  auto mac = acme::jws_hmac(alg, eab_key_, prot_b64 + "." + payload_b64);
+  if (prot.value("kid", "") != eab_kid_ || !mac ||
+      acme::base64url_encode(*mac) != (*e)["signature"].get<std::string>()) {
+    return problem(401, "unauthorized", "external account binding JWS verification error");
+  }
+  ++eab_bindings_;
+  return std::nullopt;
 }
 
 acme::HttpResponse FakeAcmeServer::handle_account(const Signed& s, const std::string& url) {
@@ -187,6 +254,7 @@ nlohmann::json FakeAcmeServer::order_json(const OrderRec& o) const {
                       {"finalize", o.finalize}};
   if (o.status == "valid") j["certificate"] = o.certificate;
   if (o.error) j["error"] = *o.error;
+  if (!o.profile.empty()) j["profile"] = o.profile;
   return j;
 }
 
@@ -206,9 +274,19 @@ acme::HttpResponse FakeAcmeServer::handle_new_order(const Signed& s) {
       return problem(409, "alreadyReplaced", "certificate " + id + " was already replaced");
     }
   }
+  std::string profile;
+  if (auto pr = p.find("profile"); pr != p.end()) {
+    profile = pr->is_string() ? pr->get<std::string>() : pr->dump();
+    if (profile.empty()) violation("newOrder with an empty profile");
+  }
+  profiles_seen_.push_back(profile);
+  if (!profile.empty() && profiles_.count(profile) == 0) {
+    return problem(400, "invalidProfile", "profile \"" + profile + "\" is not offered");
+  }
   OrderRec o;
   o.url = make_url("order");
   o.account_url = s.account_url;
+  o.profile = profile;
   o.finalize = make_url("finalize");
   for (const auto& jid : p["identifiers"]) {
     if (!jid.is_object() || !jid.contains("type") || !jid.contains("value") ||

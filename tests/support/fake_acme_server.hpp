@@ -85,6 +85,13 @@ class FakeAcmeServer final : public acme::HttpClient {
   void mark_replaced(const std::string& cert_id);
   // Certificates offer an alternate chain (Link rel="alternate", RFC 8555 §7.4.2).
   void set_alternate_chains(bool on);
+  // draft-ietf-acme-profiles: the directory advertises these profiles (name -> description)
+  // in meta.profiles; a newOrder naming another one is refused with invalidProfile.
+  void set_profiles(std::map<std::string, std::string> profiles);
+  // RFC 8555 §7.3.4: meta.externalAccountRequired, and newAccount must carry an
+  // externalAccountBinding MACed with this raw key under this kid (externalAccountRequired
+  // without one, unauthorized when it does not verify).
+  void require_eab(std::string kid, std::string hmac_key);
   // When set, validating a challenge asks this function what the CA would fetch (http-01
   // body or dns-01 TXT value) and compares it with the key authorization computed from
   // the account key the server holds. nullopt: nothing there (validation fails).
@@ -109,6 +116,10 @@ class FakeAcmeServer final : public acme::HttpClient {
   int key_changes() const;
   // "replaces" values of the newOrder requests, in order (refused ones included).
   std::vector<std::string> replaces_seen() const;
+  // "profile" of every newOrder, in order ("" when it named none; refused ones included).
+  std::vector<std::string> profiles_seen() const;
+  // newAccount requests whose externalAccountBinding verified.
+  int eab_bindings() const;
   // Order polls that came before the Retry-After the server gave had elapsed.
   int early_polls() const;
 
@@ -162,6 +173,7 @@ class FakeAcmeServer final : public acme::HttpClient {
     std::optional<nlohmann::json> error;
     int processing_left = 0;
     std::optional<std::chrono::system_clock::time_point> no_poll_before;
+    std::string profile;
   };
   struct CertRec {
     std::string pem;  // leaf + intermediate
@@ -205,6 +217,8 @@ class FakeAcmeServer final : public acme::HttpClient {
   acme::HttpResponse handle_directory();
   acme::HttpResponse handle_renewal_info(const std::string& path);
   acme::HttpResponse handle_new_account(const Signed& s);
+  // The "externalAccountBinding" of a newAccount payload; nullopt when it verifies.
+  std::optional<acme::HttpResponse> check_eab(const Signed& s, const nlohmann::json& payload);
   acme::HttpResponse handle_account(const Signed& s, const std::string& url);
   acme::HttpResponse handle_new_order(const Signed& s);
   acme::HttpResponse handle_order(const Signed& s, const std::string& url);
@@ -247,6 +261,11 @@ class FakeAcmeServer final : public acme::HttpClient {
       renewal_window_;
   std::set<std::string> replaced_;
   std::vector<std::string> replaces_seen_;
+  std::map<std::string, std::string> profiles_;
+  std::vector<std::string> profiles_seen_;
+  std::string eab_kid_;
+  std::string eab_key_;
+  int eab_bindings_ = 0;
 
   std::map<std::string, int, std::less<>> requests_;
   int head_new_nonce_ = 0;

@@ -20,6 +20,8 @@
 #   FREE_PORT_BIN         the free_port program (default: build/bin/free_port of
 #                         this tree when built, else ports probed with bash)
 #   PEBBLE_CERTIFICATE_VALIDITY_PERIOD  seconds, written to certificateValidityPeriod
+#   PEBBLE_EAB_KID, PEBBLE_EAB_HMAC_KEY  both set: externalAccountBindingRequired with
+#                         this one MAC key (base64url) under this key ID (RFC 8555 §7.3.4)
 #   PEBBLE_FIXTURE_TIMEOUT              seconds to wait for readiness (default 20)
 #   PEBBLE_VA_NOSLEEP (default 1), PEBBLE_WFE_NONCEREJECT, PEBBLE_AUTHZREUSE,
 #   PEBBLE_VA_ALWAYS_VALID, PEBBLE_CHAIN_LENGTH, ...  passed to Pebble as they are.
@@ -206,6 +208,14 @@ start_fixture() {
     \"certificateValidityPeriod\": $PEBBLE_CERTIFICATE_VALIDITY_PERIOD"
   fi
 
+  local eab="false"
+  if [[ -n "${PEBBLE_EAB_KID:-}" || -n "${PEBBLE_EAB_HMAC_KEY:-}" ]]; then
+    [[ "${PEBBLE_EAB_KID:-}" =~ ^[A-Za-z0-9._-]+$ && "${PEBBLE_EAB_HMAC_KEY:-}" =~ ^[A-Za-z0-9_-]+$ ]] ||
+      die "PEBBLE_EAB_KID and PEBBLE_EAB_HMAC_KEY must both be set (key ID, base64url key)"
+    eab="true,
+    \"externalAccountMACKeys\": {\"$PEBBLE_EAB_KID\": \"$PEBBLE_EAB_HMAC_KEY\"}"
+  fi
+
   # A port picked free can be taken by someone else before our server binds
   # it: then start again on new ports (at most 3 attempts).
   local attempt ports acme mgmt http tls dns ctsmgmt dir_url mgmt_url cts_url
@@ -227,7 +237,7 @@ start_fixture() {
     "httpPort": $http,
     "tlsPort": $tls,
     "ocspResponderURL": "",
-    "externalAccountBindingRequired": false$validity
+    "externalAccountBindingRequired": $eab$validity
   }
 }
 EOF

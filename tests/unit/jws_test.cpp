@@ -262,3 +262,87 @@ TEST_CASE("sign_jws reports invalid UTF-8 in the header instead of throwing") {
   REQUIRE_FALSE(jws.has_value());
   CHECK(jws.error().code == acme::Errc::kInvalidInput);
 }
+
+namespace {
+
+std::string to_hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// The MAC key of Pebble's example EAB config (kid-1), and the RFC 7515 A.3 EC public key.
+constexpr const char* kEabKeyB64 =
+    "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+const nlohmann::json kEabJwk = {{"kty", "EC"},
+                                {"crv", "P-256"},
+                                {"x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"},
+                                {"y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}};
+
+}  // namespace
+
+TEST_CASE("RFC 4231 §4.3: HMAC-SHA-256/384/512 test case 2") {
+  const std::string data = "what do ya want for nothing?";
+  auto h256 = acme::jws_hmac("HS256", "Jefe", data);
+  REQUIRE(h256.has_value());
+  CHECK(to_hex(*h256) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  auto h384 = acme::jws_hmac("HS384", "Jefe", data);
+  REQUIRE(h384.has_value());
+  CHECK(to_hex(*h384) ==
+        "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecf"
+        "ab21649");
+  auto h512 = acme::jws_hmac("HS512", "Jefe", data);
+  REQUIRE(h512.has_value());
+  CHECK(to_hex(*h512) ==
+        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f6"
+        "5f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
+  CHECK_FALSE(acme::jws_hmac("HS1", "Jefe", data).has_value());
+  CHECK_FALSE(acme::jws_hmac("HS256", "", data).has_value());
+}
+
+TEST_CASE("RFC 8555 §7.3.4: the EAB inner JWS byte for byte (HS256, HS384, HS512)") {
+  // Expected values computed independently (Python's hmac over the same signing input).
+  acme::ExternalAccountBinding eab;
+  eab.kid = "kid-1";
+  eab.hmac_key = *acme::base64url_decode(kEabKeyB64);
+  auto jws = acme::sign_eab(eab, "https://ca.test/new-account", kEabJwk);
+  REQUIRE(jws.has_value());
+  CHECK((*jws)["protected"] ==
+        "eyJhbGciOiJIUzI1NiIsImtpZCI6ImtpZC0xIiwidXJsIjoiaHR0cHM6Ly9jYS50ZXN0L25ldy1hY2NvdW50In0");
+  CHECK((*jws)["payload"] ==
+        "eyJjcnYiOiJQLTI1NiIsImt0eSI6IkVDIiwieCI6ImY4M09KM0QyeEYxQmc4dnViOXRMZTFnSE16Vjc2ZThUdXM5dV"
+        "BIdlJWRVUiLCJ5IjoieF9GRXpSdTltMzZITE5fdHVlNjU5TE5wWFc2cEN5U3Rpa1lqS0lXSTVhMCJ9");
+  CHECK((*jws)["signature"] == "gd02XRnkjBtjG3I9Ow9sKisr1ROWUhq8TSio_jBJHqk");
+  // alg, kid, url and nothing else: no nonce, no jwk (§7.3.4).
+  const auto prot =
+      nlohmann::json::parse(*acme::base64url_decode((*jws)["protected"].get<std::string>()));
+  CHECK(prot.size() == 3);
+  CHECK(prot["url"] == "https://ca.test/new-account");
+  CHECK(nlohmann::json::parse(*acme::base64url_decode((*jws)["payload"].get<std::string>())) ==
+        kEabJwk);
+
+  eab.alg = "HS384";
+  jws = acme::sign_eab(eab, "https://ca.test/new-account", kEabJwk);
+  REQUIRE(jws.has_value());
+  CHECK((*jws)["signature"] == "o5_nMHYkJM2-FuRZopXNs-gRjqwlTSgadzJRusv9-B7euIC-fqGXfsojT-sdUa2n");
+  eab.alg = "HS512";
+  jws = acme::sign_eab(eab, "https://ca.test/new-account", kEabJwk);
+  REQUIRE(jws.has_value());
+  CHECK((*jws)["signature"] ==
+        "KqgO2iuDAx8rcH25Ei-gF46Lt-QONEBGByUFYxkWRodIzXKJkv4jf9zeMwaYRIShcpIwfK7s8P2oCJm89RUkOw");
+}
+
+TEST_CASE("RFC 8555 §7.3.4: sign_eab refuses what cannot be bound") {
+  acme::ExternalAccountBinding eab;
+  eab.hmac_key = "k";
+  CHECK_FALSE(acme::sign_eab(eab, "https://ca.test/new-account", kEabJwk).has_value());  // no kid
+  eab.kid = "kid-1";
+  eab.alg = "none";
+  auto bad = acme::sign_eab(eab, "https://ca.test/new-account", kEabJwk);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message.find("External Account Binding") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "acme/base64url.hpp"
 #include "acme/certificate.hpp"
 #include "base/time.hpp"
 #include "challenge/settings.hpp"
@@ -349,4 +350,94 @@ TEST_CASE("pipeline: an output directory that cannot take the files fails before
   CHECK(r.message.find(w.dir.path + "/live") != std::string::npos);
   CHECK(w.ca.requests("newOrder") == 0);
   CHECK(w.record("h.test").consecutive_failures == 1);
+}
+
+TEST_CASE("pipeline: the stored profile is sent in newOrder and reused on renewal") {
+  World w;
+  w.ca.set_profiles({{"classic", "90 days"}, {"shortlived", "6 days, IP addresses allowed"}});
+  w.add("p.test");
+  auto rec = w.record("p.test");
+  rec.profile = "shortlived";  // as `acmectl issue --profile shortlived` records it
+  REQUIRE(w.store->upsert_certificate(rec));
+  {
+    agent::Pipeline p(*w.store, *w.events, w.settings());
+    auto r = p.run("p.test", {});
+    INFO(r.message);
+    REQUIRE(r.outcome == Outcome::kRenewed);
+  }
+  // A later run (a restart: a new pipeline) renews from the store alone.
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("p.test", RunOptions{true, true});
+  INFO(r.message);
+  CHECK(r.outcome == Outcome::kRenewed);
+  CHECK(w.ca.profiles_seen() == std::vector<std::string>{"shortlived", "shortlived"});
+  CHECK(w.record("p.test").profile == "shortlived");
+  CHECK(w.ca.violations().empty());
+}
+
+TEST_CASE("pipeline: a profile the CA does not advertise fails before any order") {
+  World w;
+  w.ca.set_profiles({{"classic", "90 days"}});
+  w.add("q.test");
+  auto rec = w.record("q.test");
+  rec.profile = "shortlived";
+  REQUIRE(w.store->upsert_certificate(rec));
+  agent::Pipeline p(*w.store, *w.events, w.settings());
+  auto r = p.run("q.test", {});
+  CHECK(r.outcome == Outcome::kFailed);
+  CHECK(r.message.find("does not offer the profile \"shortlived\"") != std::string::npos);
+  CHECK(r.message.find(std::string(FakeAcmeServer::kDirectoryUrl)) != std::string::npos);
+  CHECK(r.message.find("classic") != std::string::npos);
+  CHECK(w.ca.requests("newOrder") == 0);
+}
+
+TEST_CASE("pipeline: External Account Binding registers the account; none or a wrong key fails") {
+  const std::string key = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+  World w;
+  w.ca.require_eab("kid-1", *acme::base64url_decode(key));
+  w.add("e.test");
+
+  SUBCASE("without EAB: an error naming the options, before newAccount") {
+    agent::Pipeline p(*w.store, *w.events, w.settings());
+    auto r = p.run("e.test", {});
+    CHECK(r.outcome == Outcome::kFailed);
+    CHECK(r.message.find("--eab-kid") != std::string::npos);
+    CHECK(r.message.find("--eab-hmac-key") != std::string::npos);
+    CHECK(w.ca.requests("newAccount") == 0);
+  }
+  SUBCASE("a wrong key: the CA's refusal names EAB") {
+    auto s = w.settings();
+    s.acme.eab_kid = "kid-1";
+    s.acme.eab_hmac_key = "b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH";
+    agent::Pipeline p(*w.store, *w.events, s);
+    auto r = p.run("e.test", {});
+    CHECK(r.outcome == Outcome::kFailed);
+    CHECK(r.message.find("External Account Binding") != std::string::npos);
+    CHECK(r.message.find(s.acme.eab_hmac_key) == std::string::npos);
+    CHECK(w.ca.eab_bindings() == 0);
+  }
+  SUBCASE("the right key (HS256 by default); the key is nowhere in the database") {
+    auto s = w.settings();
+    s.acme.eab_kid = "kid-1";
+    s.acme.eab_hmac_key = key;
+    agent::Pipeline p(*w.store, *w.events, s);
+    auto r = p.run("e.test", {});
+    INFO(r.message);
+    CHECK(r.outcome == Outcome::kRenewed);
+    CHECK(w.ca.eab_bindings() == 1);
+    CHECK(w.ca.violations().empty());
+    for (const char* suffix : {"", "-wal"}) {
+      CHECK(slurp(w.dir.path + "/acmectl.db" + suffix).find(key) == std::string::npos);
+    }
+  }
+  SUBCASE("a MAC key that is not base64url is refused before any request") {
+    auto s = w.settings();
+    s.acme.eab_kid = "kid-1";
+    s.acme.eab_hmac_key = "not base64url!";
+    agent::Pipeline p(*w.store, *w.events, s);
+    auto r = p.run("e.test", {});
+    CHECK(r.outcome == Outcome::kFailed);
+    CHECK(r.message.find("not base64url") != std::string::npos);
+    CHECK(w.ca.requests("newAccount") == 0);
+  }
 }

@@ -9,6 +9,7 @@
 
 #include "acme/clock.hpp"
 #include "acme/http.hpp"
+#include "acme/jws.hpp"
 #include "acme/key.hpp"
 #include "acme/result.hpp"
 #include "acme/transport.hpp"
@@ -20,6 +21,8 @@ struct NewAccountOptions {
   std::vector<std::string> contact;  // "mailto:ops@example.com"
   bool terms_agreed = false;
   bool only_return_existing = false;  // RFC 8555 §7.3.1
+  // RFC 8555 §7.3.4: sent as "externalAccountBinding" when set (not with onlyReturnExisting).
+  std::optional<ExternalAccountBinding> eab;
 };
 
 struct PollOptions {
@@ -54,8 +57,10 @@ class Client {
   // client signs with new_key from then on (it must outlive the client's use of it).
   Result<void> change_key(const PrivateKey& new_key);
 
-  // newOrder (RFC 8555 §7.4); replaces: RFC 9773 ARI cert ID of the predecessor.
-  Result<Order> new_order(const std::vector<Identifier>& ids, const std::string& replaces = {});
+  // newOrder (RFC 8555 §7.4); replaces: RFC 9773 ARI cert ID of the predecessor; profile:
+  // draft-ietf-acme-profiles, one of directory().profiles ("": the CA's default).
+  Result<Order> new_order(const std::vector<Identifier>& ids, const std::string& replaces = {},
+                          const std::string& profile = {});
   Result<Order> get_order(const std::string& url);
   Result<Authorization> get_authorization(const std::string& url);
   // RFC 8555 §7.5.1: POST {} to the challenge URL.

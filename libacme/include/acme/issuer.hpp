@@ -23,6 +23,7 @@ struct IssueRequest {
   // Reuse this certificate key instead of generating one (PEM). Empty: generate.
   std::string key_pem;
   std::string replaces;         // RFC 9773 ARI cert ID of the certificate being replaced
+  std::string profile;          // draft-ietf-acme-profiles; "": the CA's default
   std::string preferred_chain;  // issuer CN substring; empty: the default chain
   PollOptions poll;
   // Resume an existing order instead of creating one (agent restart). Empty: new order.

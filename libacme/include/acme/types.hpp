@@ -3,6 +3,7 @@
 // fields are a kProtocol error at parse time.
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct Directory {
   std::string website;
   std::vector<std::string> caa_identities;
   bool external_account_required = false;
+  // draft-ietf-acme-profiles meta.profiles: name -> human-readable description.
+  std::map<std::string, std::string> profiles;
 };
 
 struct Account {
@@ -62,6 +65,7 @@ struct Order {
   std::string finalize;
   std::string certificate;
   std::string replaces;
+  std::string profile;  // draft-ietf-acme-profiles, when the CA names it
   std::optional<Problem> error;
   // Retry-After of the response that produced this object, if any.
   std::optional<std::chrono::seconds> retry_after;
