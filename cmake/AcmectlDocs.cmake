@@ -1,0 +1,24 @@
+# Man pages and shell completions, generated at build time by the acmectl just built from
+# its own command-line definition (`acmectl __man 1|5`, `acmectl completion SHELL`), so
+# they cannot drift from --help; installed by `cmake --install`.
+set(ACMECTL_DOCS_DIR ${CMAKE_BINARY_DIR}/docs-generated)
+set(ACMECTL_DOCS_OUTPUTS
+    ${ACMECTL_DOCS_DIR}/acmectl.1 ${ACMECTL_DOCS_DIR}/acmectl.toml.5
+    ${ACMECTL_DOCS_DIR}/acmectl.bash ${ACMECTL_DOCS_DIR}/_acmectl ${ACMECTL_DOCS_DIR}/acmectl.fish)
+add_custom_command(
+  OUTPUT ${ACMECTL_DOCS_OUTPUTS}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${ACMECTL_DOCS_DIR}
+  COMMAND sh -c "\"$1\" __man 1 >acmectl.1 && \"$1\" __man 5 >acmectl.toml.5 && \"$1\" completion bash >acmectl.bash && \"$1\" completion zsh >_acmectl && \"$1\" completion fish >acmectl.fish"
+          sh $<TARGET_FILE:acmectl>
+  WORKING_DIRECTORY ${ACMECTL_DOCS_DIR}
+  DEPENDS acmectl
+  COMMENT "Generating the man pages and shell completions"
+  VERBATIM)
+add_custom_target(acmectl_docs ALL DEPENDS ${ACMECTL_DOCS_OUTPUTS})
+
+install(FILES ${ACMECTL_DOCS_DIR}/acmectl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${ACMECTL_DOCS_DIR}/acmectl.toml.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
+install(FILES ${ACMECTL_DOCS_DIR}/acmectl.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        RENAME acmectl)
+install(FILES ${ACMECTL_DOCS_DIR}/_acmectl DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
+install(FILES ${ACMECTL_DOCS_DIR}/acmectl.fish DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
