@@ -7,9 +7,12 @@
 #include "cli/account_cmds.hpp"
 #include "cli/agent_cmd.hpp"
 #include "cli/common.hpp"
+#include "cli/completion.hpp"
 #include "cli/gen_cmd.hpp"
+#include "cli/habits.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
+#include "cli/profiles_cmd.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -35,19 +38,28 @@ int main(int argc, char** argv) {
   g.server = env_or("ACMECTL_SERVER", "");
   g.ca_bundle = env_or("ACMECTL_CA_BUNDLE", "");
   g.email = env_or("ACMECTL_EMAIL", "");
+  g.eab_kid = env_or("ACMECTL_EAB_KID", "");
+  g.eab_hmac_key = env_or("ACMECTL_EAB_HMAC_KEY", "");
   // Global options are accepted before or after the command name.
-  auto add_globals = [&g](CLI::App& a) {
+  HabitOptions habits;  // --staging, -n, -q, -v (cli/habits.hpp)
+  auto add_globals = [&g, &habits](CLI::App& a) {
     a.add_option("--state-dir", g.state_dir, "State directory (env ACMECTL_STATE_DIR)");
     a.add_option("--config", g.config, "TOML config file (env ACMECTL_CONFIG)");
     a.add_option("--server", g.server,
                  "ACME directory URL, or letsencrypt / letsencrypt-staging (env ACMECTL_SERVER)");
     a.add_option("--ca-bundle", g.ca_bundle,
                  "Extra trusted roots for the ACME server's TLS (env ACMECTL_CA_BUNDLE)");
-    a.add_option("--email", g.email, "Account contact e-mail (env ACMECTL_EMAIL)");
+    a.add_option("-m,--email", g.email, "Account contact e-mail (env ACMECTL_EMAIL)");
     a.add_flag("--agree-tos", g.agree_tos, "Agree to the CA's terms of service");
+    a.add_option("--eab-kid", g.eab_kid, "External Account Binding key id (env ACMECTL_EAB_KID)");
+    a.add_option("--eab-hmac-key", g.eab_hmac_key,
+                 "External Account Binding MAC key, base64url (env ACMECTL_EAB_HMAC_KEY)");
+    a.add_option("--eab-alg", g.eab_alg, "External Account Binding MAC: HS256 (default), HS384, HS512")
+        ->check(CLI::IsMember({"HS256", "HS384", "HS512"}));
     a.add_flag("--json", g.json, "Machine-readable output");
     a.add_option("--log-level", g.log_level, "trace, debug, info (default), warn, error, off");
     a.add_option("--log-format", g.log_format, "text (default) or json");
+    add_habit_options(a, habits);
   };
   add_globals(app);
 
@@ -73,8 +85,11 @@ int main(int argc, char** argv) {
   RevokeCmdOptions revoke;
   auto* revoke_cmd = add_revoke_command(app, revoke);
   add_globals(*revoke_cmd);
+  auto* profiles_cmd = add_profiles_command(app);
+  add_globals(*profiles_cmd);
   AccountCmdOptions account;
   const AccountCommands account_cmds = add_account_command(app, account, add_globals);
+  const DocCommands doc_cmds = add_doc_commands(app, add_globals);  // completion, man
 
   try {
     app.parse(argc, argv);
@@ -89,9 +104,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "run 'acmectl --help' for usage\n");
     return kExitUsage;
   }
+  if (auto bad = apply_habits(app, habits, g)) return usage_fail(*bad);
   if (auto r = agent::setup_logging(g.log_level, g.log_format); !r) {
     return usage_fail(r.error().to_string());
   }
+  if (doc_cmds.parsed()) return run_doc_commands(app, doc_cmds, g);
   if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
   if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, agent::config_path(g.config));
   // The one-shot commands take [acme] and state_dir from the config the command line
@@ -117,6 +134,7 @@ int main(int argc, char** argv) {
   if (show_cmd->parsed()) return run_show(*eff, show);
   if (delete_cmd->parsed()) return run_delete(*eff, del);
   if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);
+  if (profiles_cmd->parsed()) return run_profiles(*eff);
   if (account_cmds.account->parsed()) return run_account(account_cmds, *eff, account);
   return kExitUsage;
 }

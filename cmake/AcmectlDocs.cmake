@@ -2,12 +2,12 @@
 # its own command-line definition (`acmectl __man 1|5`, `acmectl completion SHELL`), so
 # they cannot drift from --help; installed by `cmake --install`.
 set(ACMECTL_DOCS_DIR ${CMAKE_BINARY_DIR}/docs-generated)
+file(MAKE_DIRECTORY ${ACMECTL_DOCS_DIR})  # the working directory of the command below
 set(ACMECTL_DOCS_OUTPUTS
     ${ACMECTL_DOCS_DIR}/acmectl.1 ${ACMECTL_DOCS_DIR}/acmectl.toml.5
     ${ACMECTL_DOCS_DIR}/acmectl.bash ${ACMECTL_DOCS_DIR}/_acmectl ${ACMECTL_DOCS_DIR}/acmectl.fish)
 add_custom_command(
   OUTPUT ${ACMECTL_DOCS_OUTPUTS}
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${ACMECTL_DOCS_DIR}
   COMMAND sh -c "\"$1\" __man 1 >acmectl.1 && \"$1\" __man 5 >acmectl.toml.5 && \"$1\" completion bash >acmectl.bash && \"$1\" completion zsh >_acmectl && \"$1\" completion fish >acmectl.fish"
           sh $<TARGET_FILE:acmectl>
   WORKING_DIRECTORY ${ACMECTL_DOCS_DIR}

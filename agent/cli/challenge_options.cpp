@@ -6,7 +6,7 @@ void add_challenge_options(CLI::App& cmd, ChallengeSettings& s) {
   cmd.add_option("--challenge", s.challenge, "http-01 (default) or dns-01");
   cmd.add_option("--http01-listen", s.http01_listen,
                  "Built-in HTTP-01 responder address ADDR:PORT (default :80)");
-  cmd.add_option("--webroot", s.webroot, "Write HTTP-01 responses under DIR instead");
+  cmd.add_option("-w,--webroot", s.webroot, "Write HTTP-01 responses under DIR instead");
   cmd.add_option("--dns-provider", s.dns_provider, "DNS-01 provider: rfc2136 or exec");
   cmd.add_option("--dns-exec", s.dns_exec, "Program run as PATH present|cleanup FQDN VALUE");
   cmd.add_option("--rfc2136-server", s.rfc2136_server, "DNS server for UPDATE, ADDR:PORT");

@@ -14,6 +14,7 @@
 #include "events/event_sink.hpp"
 #include "pipeline/names.hpp"
 #include "pipeline/pipeline.hpp"
+#include "session/account.hpp"
 
 namespace agent::cli {
 
@@ -22,19 +23,23 @@ using acme::make_error;
 
 CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
   auto* cmd = app.add_subcommand("issue", "Obtain a certificate now and record it for renewal");
-  cmd->add_option("-d,--domain", o.domains, "Name to include (repeatable); first is the CN")
+  cmd->add_option("-d,--domain", o.domains,
+                  "Name to include (repeatable, or a,b); first is the CN")
       ->required()
-      ->take_all();
-  cmd->add_option("--name", o.name, "Certificate name (default: the first name)");
+      ->take_all()
+      ->delimiter(',');
+  cmd->add_option("--name,--cert-name", o.name, "Certificate name (default: the first name)");
   cmd->add_option("--key-type", o.key_type, "ec256 (default), ec384, rsa2048, rsa3072, rsa4096");
   add_challenge_options(*cmd, o.challenge);
   cmd->add_option("--out", o.out, "Output directory (default STATE/live)");
   cmd->add_option("--deploy-hook", o.deploy_hook, "Command to run after the files are installed");
   cmd->add_option("--preferred-chain", o.preferred_chain,
                   "Pick the alternate chain whose top issuer contains this text");
+  cmd->add_option("--profile", o.profile,
+                  "ACME profile the CA offers (see `acmectl profiles`); kept for renewals");
   cmd->add_option("--timeout", o.timeout_seconds, "Overall validation/finalize timeout, seconds")
       ->check(CLI::Range(1, 86400));
-  cmd->add_flag("--force", o.force,
+  cmd->add_flag("--force,--force-renewal", o.force,
                 "Issue now even when the recorded certificate is not due; allow dropping names");
   return cmd;
 }
@@ -99,6 +104,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
                            g.email.find_first_of(" ,<>\n") != std::string::npos)) {
     return fail(make_error(Errc::kInvalidInput, "--email " + g.email + ": not an e-mail address"));
   }
+  if (auto eab = eab_from(g); !eab) return usage_fail(eab.error().to_string());
   auto directory_url = resolve_server(g.server);
   if (!directory_url) return fail(directory_url.error());
   const std::string state_dir = resolve_state_dir(g.state_dir);
@@ -142,6 +148,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
   rec.server = *directory_url;
   rec.deploy_hook = o.deploy_hook;
   rec.preferred_chain = o.preferred_chain;  // renewals ask for the same chain
+  rec.profile = o.profile;                  // and the same profile
   rec.managed = true;
   const bool created = !*existing;
   auto saved = created ? db.upsert_certificate(rec) : db.update_certificate_settings(rec, reissue);

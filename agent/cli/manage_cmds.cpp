@@ -55,7 +55,7 @@ std::string last_result(const CertificateRecord& c) {
 CLI::App* add_renew_command(CLI::App& app, RenewCmdOptions& o) {
   auto* cmd = app.add_subcommand("renew", "Renew recorded certificates that are due (for cron)");
   cmd->add_option("names", o.names, "Certificate names (default: all)");
-  cmd->add_flag("--force", o.force, "Renew now, due or not");
+  cmd->add_flag("--force,--force-renewal", o.force, "Renew now, due or not");
   // --json is a global option: one array of {name, outcome, message, installed}.
   cmd->add_option("--post-hook", o.post_hook, "Command run once if anything was renewed");
   cmd->add_option("--renew-before-days", o.renew_before_days, "Renewal window in days (30)")
