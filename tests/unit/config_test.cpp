@@ -416,3 +416,41 @@ domains = ["example.com"]
   REQUIRE_FALSE(top);
   CHECK(top.error().message.find("'gen' must be a table") != std::string::npos);
 }
+
+TEST_CASE("config: EAB in [acme] and the per-certificate profile") {
+  const Config c = parsed(R"([acme]
+eab_kid = "kid-1"
+eab_hmac_key_file = "/etc/acmectl/eab.key"
+eab_alg = "HS384"
+
+[defaults]
+profile = "classic"
+
+[[certificate]]
+domains = ["a.example"]
+profile = "shortlived"
+
+[[certificate]]
+domains = ["b.example"]
+)");
+  CHECK(c.acme.eab_kid == "kid-1");
+  CHECK(c.acme.eab_hmac_key_file == "/etc/acmectl/eab.key");
+  CHECK(c.acme.eab_alg == "HS384");
+  REQUIRE(c.certificates.size() == 2);
+  CHECK(c.certificates[0].profile == "shortlived");
+  CHECK(c.certificates[1].profile == "classic");
+
+  // The command line wins; a key given there replaces the config's key file.
+  agent::GlobalOptions g;
+  g.eab_hmac_key = "AAAA";
+  const auto merged = agent::merge_globals(g, c);
+  CHECK(merged.eab_kid == "kid-1");
+  CHECK(merged.eab_hmac_key == "AAAA");
+  CHECK(merged.eab_hmac_key_file.empty());
+  CHECK(merged.eab_alg == "HS384");
+  CHECK(agent::merge_globals(agent::GlobalOptions{}, c).eab_hmac_key_file ==
+        "/etc/acmectl/eab.key");
+
+  CHECK(error_of("[acme]\neab_alg = \"HS1\"\n").find("'eab_alg' must be HS256, HS384 or HS512") !=
+        std::string::npos);
+}
