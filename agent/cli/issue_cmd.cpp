@@ -23,8 +23,7 @@ using acme::make_error;
 
 CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
   auto* cmd = app.add_subcommand("issue", "Obtain a certificate now and record it for renewal");
-  cmd->add_option("-d,--domain", o.domains,
-                  "Name to include (repeatable, or a,b); first is the CN")
+  cmd->add_option("-d,--domain", o.domains, "Name to include (repeatable, or a,b); first is the CN")
       ->required()
       ->take_all()
       ->delimiter(',');
