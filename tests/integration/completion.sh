@@ -80,7 +80,31 @@ expect_rc 0 completion zsh
 cp "$OUT_FILE" "$TMP/_acmectl"
 if command -v zsh >/dev/null; then
   zsh -n "$TMP/_acmectl" || fail "zsh -n rejects the zsh completion"
-  ok "zsh -n accepts the zsh completion"
+  # The function itself, with the completion system's builtins stubbed to print what
+  # they were given (no prefix filtering: the stubs print every candidate).
+  cat >"$TMP/zsh_stubs.zsh" <<'ZSH'
+compdef() { :; }
+_describe() { local -a items; items=("${(@P)4}"); print -l -- "${items[@]%%:*}"; }
+compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }
+_files() { print -- "<files $*>"; }
+_message() { :; }
+source "$1"
+shift
+words=("$@")
+CURRENT=$#words
+PREFIX=${words[CURRENT]}
+_acmectl
+ZSH
+  zsh_complete() {
+    PATH="$(dirname "$ACMECTL"):$PATH" zsh -f "$TMP/zsh_stubs.zsh" "$TMP/_acmectl" "$@" |
+      sort | paste -sd' '
+  }
+  assert_eq "$(zsh_complete acmectl account '')" "deactivate register rollover show" "zsh: account <TAB>"
+  assert_eq "$(zsh_complete acmectl --json issue --key-type '')" \
+    "ec256 ec384 rsa2048 rsa3072 rsa4096" "zsh: --json issue --key-type <TAB>"
+  assert_eq "$(zsh_complete acmectl issue -w '')" "<files -/>" "zsh: issue -w <TAB>"
+  assert_match "$(zsh_complete acmectl show --state-dir "$state" '')" "alpha beta" "zsh: show <TAB>"
+  ok "zsh -n accepts the zsh completion; commands, values, directories and names complete"
 else
   log "SKIP zsh: not installed (scripts/deps.sh installs it)"
 fi
@@ -94,7 +118,10 @@ if command -v fish >/dev/null; then
   got=$(PATH="$(dirname "$ACMECTL"):$PATH" HOME=$TMP fish --no-config -c \
     "source '$TMP/acmectl.fish'; complete -C 'acmectl issue --key-type ec'" | cut -f1 | sort | paste -sd' ')
   assert_eq "$got" "ec256 ec384" "fish: issue --key-type ec<TAB>"
-  ok "fish -n accepts the fish completion; acmectl re<TAB> and --key-type ec<TAB> complete"
+  got=$(PATH="$(dirname "$ACMECTL"):$PATH" HOME=$TMP fish --no-config -c \
+    "source '$TMP/acmectl.fish'; complete -C 'acmectl show --state-dir $state '" | cut -f1 | sort | paste -sd' ')
+  assert_eq "$got" "alpha beta" "fish: show --state-dir DIR <TAB>"
+  ok "fish -n accepts the fish completion; commands, values and names complete"
 else
   log "SKIP fish: not installed (scripts/deps.sh installs it)"
 fi
