@@ -88,8 +88,7 @@ acme::Result<void> register_key(Session& s, Store& store, const GlobalOptions& g
     acme::NewAccountOptions opts;
     if (!contact.empty()) opts.contact.push_back(contact);
     opts.terms_agreed = g.agree_tos;
-    opts.eab = eab;
-    auto account = s.client->new_account(*s.account_key, opts);
+    auto account = s.client->new_account(*s.account_key, opts, eab ? &*eab : nullptr);
     if (!account && eab && account.error().problem) {
       // A refusal of newAccount with EAB is, in practice, the binding: name it.
       return std::move(account).error().context("External Account Binding (kid " + eab->kid +

@@ -36,7 +36,8 @@ Result<json> Client::post_json(const std::string& url, const std::string& payloa
   return j;
 }
 
-Result<Account> Client::new_account(const PrivateKey& key, const NewAccountOptions& options) {
+Result<Account> Client::new_account(const PrivateKey& key, const NewAccountOptions& options,
+                                    const ExternalAccountBinding* eab) {
   ACME_CHECK(load_directory());
   json payload = json::object();
   if (options.only_return_existing) {
@@ -46,8 +47,8 @@ Result<Account> Client::new_account(const PrivateKey& key, const NewAccountOptio
     if (!options.contact.empty()) payload["contact"] = options.contact;
   }
   const std::string& url = directory().new_account;
-  if (options.eab && !options.only_return_existing) {
-    ACME_ASSIGN(payload["externalAccountBinding"], sign_eab(*options.eab, url, key.public_jwk()));
+  if (eab != nullptr && !options.only_return_existing) {
+    ACME_ASSIGN(payload["externalAccountBinding"], sign_eab(*eab, url, key.public_jwk()));
   }
   // newAccount is signed with the "jwk" header: no kid yet (RFC 8555 §7.3).
   auto resp = transport_.post(url, payload.dump(), key, "");
@@ -103,7 +104,8 @@ Result<Order> Client::new_order(const std::vector<Identifier>& ids, const std::s
   ACME_CHECK(load_directory());
   json payload;
   payload["identifiers"] = json::array();
-  for (const auto& id : ids) payload["identifiers"].push_back({{"type", id.type}, {"value", id.value}});
+  for (const auto& id : ids)
+    payload["identifiers"].push_back({{"type", id.type}, {"value", id.value}});
   if (!replaces.empty()) payload["replaces"] = replaces;
   if (!profile.empty()) payload["profile"] = profile;
   HttpResponse raw;
@@ -125,7 +127,8 @@ Result<Order> Client::get_order(const std::string& url) {
   auto order = parse_order(j);
   if (!order) return std::move(order).error().context("order " + url);
   order->url = url;
-  if (auto ra = raw.header("retry-after")) order->retry_after = parse_retry_after(*ra, clock_.now());
+  if (auto ra = raw.header("retry-after"))
+    order->retry_after = parse_retry_after(*ra, clock_.now());
   return order;
 }
 
@@ -206,17 +209,18 @@ Result<RenewalInfo> Client::renewal_info(const std::string& cert_id) {
   ACME_ASSIGN(auto j, parse_json_body(url, *resp));
   auto info = parse_renewal_info(j);
   if (!info) return std::move(info).error().context("renewal info " + url);
-  if (auto ra = resp->header("retry-after")) info->retry_after = parse_retry_after(*ra, clock_.now());
+  if (auto ra = resp->header("retry-after"))
+    info->retry_after = parse_retry_after(*ra, clock_.now());
   return info;
 }
 
-std::chrono::milliseconds Client::next_delay(
-    std::chrono::milliseconds current, const std::optional<std::chrono::seconds>& retry_after,
-    const PollOptions& options) const {
+std::chrono::milliseconds Client::next_delay(std::chrono::milliseconds current,
+                                             const std::optional<std::chrono::seconds>& retry_after,
+                                             const PollOptions& options) const {
   // The server's Retry-After always wins (RFC 8555 §7.5.1, §7.4).
   if (retry_after) return std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after);
-  auto next = std::chrono::milliseconds(static_cast<long long>(
-      static_cast<double>(current.count()) * options.backoff));
+  auto next = std::chrono::milliseconds(
+      static_cast<long long>(static_cast<double>(current.count()) * options.backoff));
   return std::min(next, options.max_delay);
 }
 

@@ -526,4 +526,49 @@ TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.6: revocation by the account ke
   CHECK(again.error().problem->acme_type() == "alreadyRevoked");
 }
 
+TEST_CASE_FIXTURE(ProtocolFixture, "draft-ietf-acme-profiles: meta.profiles and newOrder profile") {
+  server.set_profiles({{"classic", "The usual 90 days"}, {"shortlived", "Six days"}});
+  Client fresh{server, clock, std::string(FakeAcmeServer::kDirectoryUrl)};
+  REQUIRE(fresh.load_directory().has_value());
+  CHECK(fresh.directory().profiles ==
+        std::map<std::string, std::string>{{"classic", "The usual 90 days"},
+                                           {"shortlived", "Six days"}});
+  auto order = client.new_order({{"dns", "a.example.test"}}, {}, "shortlived");
+  REQUIRE_MESSAGE(order.has_value(), (order ? "" : order.error().to_string()));
+  CHECK(order->profile == "shortlived");
+  auto plain = client.new_order({{"dns", "b.example.test"}});
+  REQUIRE(plain.has_value());
+  CHECK(plain->profile.empty());
+  CHECK(server.profiles_seen() == std::vector<std::string>{"shortlived", ""});
+}
+
+TEST_CASE("RFC 8555 §7.3.4: newAccount with External Account Binding") {
+  FakeClock clock;
+  FakeAcmeServer server{&clock};
+  server.require_eab("kid-9", "0123456789abcdef0123456789abcdef");
+  Client client{server, clock, std::string(FakeAcmeServer::kDirectoryUrl)};
+  REQUIRE(client.load_directory().has_value());
+  CHECK(client.directory().external_account_required);
+  auto key = PrivateKey::generate(KeyType::kEc256);
+  REQUIRE(key.has_value());
+  NewAccountOptions options;
+  options.terms_agreed = true;
+
+  auto none = client.new_account(*key, options);
+  REQUIRE_FALSE(none.has_value());
+  REQUIRE(none.error().problem.has_value());
+  CHECK(none.error().problem->acme_type() == "externalAccountRequired");
+
+  ExternalAccountBinding eab{"kid-9", "another key entirely", "HS512"};
+  auto wrong = client.new_account(*key, options, &eab);
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(server.eab_bindings() == 0);
+
+  eab.hmac_key = "0123456789abcdef0123456789abcdef";
+  auto bound = client.new_account(*key, options, &eab);
+  REQUIRE_MESSAGE(bound.has_value(), (bound ? "" : bound.error().to_string()));
+  CHECK(server.eab_bindings() == 1);
+  CHECK(server.violations().empty());
+}
+
 }  // namespace acme::test

@@ -27,12 +27,12 @@ TEST_CASE("store: a new database is migrated to the current schema version") {
   TempDir dir;
   auto s = agent::Store::open(dir.path + "/a.db");
   REQUIRE(s);
-  CHECK((*s)->schema_version() == 6);
+  CHECK((*s)->schema_version() == 7);
   // Opening again is a no-op migration.
   s->reset();
   auto again = agent::Store::open(dir.path + "/a.db");
   REQUIRE(again);
-  CHECK((*again)->schema_version() == 6);
+  CHECK((*again)->schema_version() == 7);
 }
 
 TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
@@ -44,8 +44,7 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   sqlite3_close(raw);
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message ==
-        "store: schema version 99 is newer than this acmectl understands (6)");
+  CHECK(s.error().message == "store: schema version 99 is newer than this acmectl understands (7)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {
@@ -212,7 +211,8 @@ TEST_CASE("store: revocation marks the serial, makes the record due, and a new s
   CHECK_FALSE(s.find_account("https://ca.test/dir")->has_value());
 }
 
-TEST_CASE("store: per-certificate window and preferred chain round-trip and follow the config") {
+TEST_CASE(
+    "store: per-certificate window, preferred chain and profile round-trip and follow the config") {
   TempDir dir;
   auto opened = agent::Store::open(dir.path + "/a.db");
   REQUIRE(opened);
@@ -222,23 +222,27 @@ TEST_CASE("store: per-certificate window and preferred chain round-trip and foll
   c.domains = {"example.com"};
   c.renew_before_days = 10;
   c.preferred_chain = "ISRG Root X1";
+  c.profile = "shortlived";
   c.serial = "0abc";
   REQUIRE(s.upsert_certificate(c));
   auto r = s.find_certificate("example");
   REQUIRE(r);
   CHECK((*r)->renew_before_days == 10);
   CHECK((*r)->preferred_chain == "ISRG Root X1");
+  CHECK((*r)->profile == "shortlived");
   CHECK(s.certificate_metrics()->front().renew_before_days == 10);
 
   // A config reload rewrites them with the other config-owned settings.
   agent::CertificateRecord cfg = c;
   cfg.renew_before_days = 0;
   cfg.preferred_chain.clear();
+  cfg.profile = "classic";
   cfg.serial = "ignored";  // not config-owned: untouched
   REQUIRE(s.update_certificate_settings(cfg, false));
   r = s.find_certificate("example");
   CHECK((*r)->renew_before_days == 0);
   CHECK((*r)->preferred_chain.empty());
+  CHECK((*r)->profile == "classic");
   CHECK((*r)->serial == "0abc");
 }
 

@@ -21,8 +21,6 @@ struct NewAccountOptions {
   std::vector<std::string> contact;  // "mailto:ops@example.com"
   bool terms_agreed = false;
   bool only_return_existing = false;  // RFC 8555 §7.3.1
-  // RFC 8555 §7.3.4: sent as "externalAccountBinding" when set (not with onlyReturnExisting).
-  std::optional<ExternalAccountBinding> eab;
 };
 
 struct PollOptions {
@@ -48,7 +46,9 @@ class Client {
 
   // newAccount (RFC 8555 §7.3). 200 (existing) and 201 (created) both succeed; the
   // returned account's url becomes the kid for later requests.
-  Result<Account> new_account(const PrivateKey& key, const NewAccountOptions& options);
+  // eab: RFC 8555 §7.3.4 "externalAccountBinding" (not sent with onlyReturnExisting).
+  Result<Account> new_account(const PrivateKey& key, const NewAccountOptions& options,
+                              const ExternalAccountBinding* eab = nullptr);
   // onlyReturnExisting: kAcmeProblem accountDoesNotExist when the CA has none.
   Result<Account> find_account(const PrivateKey& key);
   Result<Account> deactivate_account();
