@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
     a.add_option("--eab-kid", g.eab_kid, "External Account Binding key id (env ACMECTL_EAB_KID)");
     a.add_option("--eab-hmac-key", g.eab_hmac_key,
                  "External Account Binding MAC key, base64url (env ACMECTL_EAB_HMAC_KEY)");
-    a.add_option("--eab-alg", g.eab_alg, "External Account Binding MAC: HS256 (default), HS384, HS512")
+    a.add_option("--eab-alg", g.eab_alg,
+                 "External Account Binding MAC: HS256 (default), HS384, HS512")
         ->check(CLI::IsMember({"HS256", "HS384", "HS512"}));
     a.add_flag("--json", g.json, "Machine-readable output");
     a.add_option("--log-level", g.log_level, "trace, debug, info (default), warn, error, off");
