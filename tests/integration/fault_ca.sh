@@ -131,9 +131,10 @@ fault_case() {
   run_acmectl renew "$name" --state-dir "$state"
   grep -q "^$name: backoff" "$OUT_FILE" || fail "the second renew did not report the backoff"
   # `acmectl issue` of the recorded names without --force runs the same pipeline.
-  run_acmectl issue -d "$name" "${PROXY_ARGS[@]}" --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
+  expect_rc 1 issue -d "$name" "${PROXY_ARGS[@]}" --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
     --state-dir "$state" --out "$TMP/live"
-  ((RC == 0 || RC == 1)) || fail "issue inside the backoff: exit $RC"
+  error_line
+  assert_match "$ERR_LINE" "retrying after .*--force" "issue inside the backoff"
   after=$(proxy_requests)
   assert_eq "$((after - before))" 0 "requests to the CA during the backoff (2 renews, 1 issue, 2 s of agent)"
   show_json

@@ -110,18 +110,23 @@ concurrent_writers() {
   local label=$1 pids=() i rc ok_runs=0 out
   proxy_ctl reset
   inject delay '^/finalize-order/' 1 "" 3000
-  "$ACMECTL" renew --force "$name" --state-dir "$state" </dev/null >"$TMP/w1.out" 2>"$TMP/w1.err" &
+  # The config gives a renew without an agent the responder address ([agent] http01_listen).
+  ACMECTL_CONFIG=$TMP/agent.toml "$ACMECTL" renew --force "$name" --state-dir "$state" \
+    </dev/null >"$TMP/w1.out" 2>"$TMP/w1.err" &
   pids+=($!)
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 300; i++)); do
     (($(proxy_counts | jq -r '.faults.delay // 0') > 0)) && break
-    sleep 0.05
+    kill -0 "${pids[0]}" 2>/dev/null || break
+    sleep 0.1
   done
-  (($(proxy_counts | jq -r '.faults.delay // 0') > 0)) || fail "$label: the first order never reached finalize"
+  (($(proxy_counts | jq -r '.faults.delay // 0') > 0)) ||
+    fail "$label: the first order never reached finalize: $(cat "$TMP/w1.out" "$TMP/w1.err")"
   "$ACMECTL" issue --force -d "$domain" --name "$name" "${PROXY_ARGS[@]}" \
     --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --state-dir "$state" --out "$TMP/live" \
     </dev/null >"$TMP/w2.out" 2>"$TMP/w2.err" &
   pids+=($!)
-  "$ACMECTL" renew --force "$name" --state-dir "$state" </dev/null >"$TMP/w3.out" 2>"$TMP/w3.err" &
+  ACMECTL_CONFIG=$TMP/agent.toml "$ACMECTL" renew --force "$name" --state-dir "$state" \
+    </dev/null >"$TMP/w3.out" 2>"$TMP/w3.err" &
   pids+=($!)
   for i in 0 1 2; do
     rc=0
