@@ -142,6 +142,8 @@ fault_case() {
   ok "$kind on $path: exit 1 ($during requests), recorded, backoff $((next - t1))..$((next - t0)) s persisted; 0 requests in 2 renews, 1 issue and 2 s of agent"
 
   proxy_ctl clear
+  local orders_before
+  orders_before=$(proxy_answers "POST /order-plz 201")
   if [[ "$how" == expire ]]; then
     sqlite3 "$state/acmectl.db" \
       "update certificates set next_attempt = strftime('%s','now') - 1, next_check = strftime('%s','now') - 1 where name = '$name'"
@@ -156,7 +158,7 @@ fault_case() {
   assert_eq "$(jq -r .consecutive_failures "$TMP/show.json")" 0 "consecutive_failures after the recovery"
   local how_text="renew --force"
   [[ "$how" == expire ]] && how_text="backoff expired, plain renew"
-  ok "$kind fault gone: $how_text renewed (serial $(cert_serial "$live/cert.pem"))"
+  ok "$kind fault gone: $how_text renewed (serial $(cert_serial "$live/cert.pem"), $(($(proxy_answers "POST /order-plz 201") - orders_before)) new order)"
 }
 
 ra_epoch=$(($(date +%s) + 7200))
