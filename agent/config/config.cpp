@@ -58,6 +58,10 @@ class Reader {
   acme::Result<void> str(const toml::node& n, std::string_view key, std::string& out) const {
     const auto* v = n.as_string();
     if (v == nullptr) return at(n.source(), quoted(key) + " must be a string");
+    // A NUL would cut a path short where the C library reads it (issue 13 finding 8).
+    if (v->get().find('\0') != std::string::npos) {
+      return at(n.source(), quoted(key) + " must not contain a NUL character");
+    }
     out = v->get();
     return acme::ok();
   }
@@ -86,6 +90,9 @@ class Reader {
     for (const auto& e : *arr) {
       const auto* s = e.as_string();
       if (s == nullptr) return at(e.source(), quoted(key) + " must be an array of strings");
+      if (s->get().find('\0') != std::string::npos) {
+        return at(e.source(), quoted(key) + " must not contain a NUL character");
+      }
       vals.push_back(s->get());
     }
     out = std::move(vals);

@@ -347,6 +347,13 @@ TEST_CASE("config: TOML syntax errors carry the line") {
         "t.toml:1:7: TOML syntax error: Error while parsing table header: expected ']', saw '\\n'");
 }
 
+TEST_CASE("config: a NUL in a string is refused, not used to cut a path short") {
+  CHECK(error_of("[defaults]\nout = \"/etc/acmectl/live\\u0000/tmp\"\n") ==
+        "t.toml:2:7: 'out' must not contain a NUL character");
+  CHECK(error_of("[[certificate]]\ndomains = [\"a.test\\u0000.evil\"]\n") ==
+        "t.toml:2:12: 'domains' must not contain a NUL character");
+}
+
 TEST_CASE("config: load_config reads the file or says why not") {
   namespace fs = std::filesystem;
   const fs::path dir =
