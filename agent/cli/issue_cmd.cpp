@@ -173,6 +173,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
     ps.acme = g;
     ps.order_timeout = std::chrono::seconds(o.timeout_seconds);
     ps.shared_listen = defaults.shared_listen;
+    ps.quiet_failures = true;
     Pipeline pipeline(db, events, std::move(ps));
     result = pipeline.run(name, run_options);
   }

@@ -312,7 +312,7 @@ acme::Result<void> read_gen(const Reader& r, const toml::table& gen,
       s.key = std::string(k.str());
       s.where = r.path() + ":" + std::to_string(k.source().begin.line) + ":" +
                 std::to_string(k.source().begin.column);
-      auto scalar = [&](const toml::node& n) -> acme::Result<void> {
+      auto scalar = [&, &name = name](const toml::node& n) -> acme::Result<void> {
         if (const auto* str = n.as_string()) {
           s.values.push_back(str->get());
         } else if (const auto* i = n.as_integer()) {

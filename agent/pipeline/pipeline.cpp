@@ -63,10 +63,10 @@ acme::Result<void> check_profile(const CertificateRecord& rec, const acme::Direc
 }  // namespace
 
 struct Pipeline::Impl {
-  Impl(Store& store, EventSink& events, PipelineSettings settings)
-      : store(store),
-        events(events),
-        settings(std::move(settings)),
+  Impl(Store& s, EventSink& e, PipelineSettings ps)
+      : store(s),
+        events(e),
+        settings(std::move(ps)),
         clock(this->settings.clock ? *this->settings.clock : acme::system_clock()) {}
 
   Store& store;
@@ -130,8 +130,11 @@ void Pipeline::Impl::record_failure(CertificateRecord& rec, const acme::Error& e
   out.outcome = Outcome::kFailed;
   out.message = rec.last_error;
   out.next_check = from_unix(rec.next_check);
-  logger("renew")->warn("cert={} failed attempt={} retry_in_s={} error=\"{}\"", rec.name,
-                        rec.consecutive_failures, backoff.count(), rec.last_error);
+  // The agent logs a failure as a warning; a one-shot command prints it as its error line,
+  // so its log says it once, at info.
+  logger("renew")->log(settings.quiet_failures ? spdlog::level::info : spdlog::level::warn,
+                       "cert={} failed attempt={} retry_in_s={} error=\"{}\"", rec.name,
+                       rec.consecutive_failures, backoff.count(), rec.last_error);
 }
 
 // A crash between installing the files and recording them leaves a newer certificate in

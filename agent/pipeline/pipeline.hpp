@@ -35,6 +35,8 @@ struct PipelineSettings {
   std::string shared_listen;
   acme::Clock* clock = nullptr;    // default: the system clock
   HttpClientFactory http_factory;  // default: the real HTTP client
+  // One-shot commands print a failure as their error line: log it at info, not warn.
+  bool quiet_failures = false;
 };
 
 enum class Outcome {

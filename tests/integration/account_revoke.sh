@@ -7,7 +7,7 @@
 #     by the next command, whichever way the CA went
 #   - revoke: Pebble reports the serial revoked, the record says so, and the next
 #     `acmectl renew` replaces the certificate without --force
-#   - deactivate needs --yes; afterwards the key is kept aside and the next issue
+#   - deactivate needs --yes; afterwards the key is kept aside and the next issue --force
 #     registers a new account
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
@@ -90,7 +90,7 @@ compgen -G "$key.deactivated-*" >/dev/null || fail "the deactivated key was not 
 assert_absent "$key"
 expect_rc 1 account show "${common[@]}"
 grep -q 'account register' "$ERR_FILE" || fail "show without an account does not point to register"
-expect_rc 0 issue -d "$name" "${common[@]}" --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --out "$TMP/live"
+expect_rc 0 issue --force -d "$name" "${common[@]}" --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --out "$TMP/live"
 url2=$(account_field url)
 [[ "$url2" != "$url" ]] || fail "issue after deactivation reused the deactivated account"
 ok "deactivate --yes: key kept aside, store forgets it, the next issue registers $url2"

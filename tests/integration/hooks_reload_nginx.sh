@@ -47,7 +47,7 @@ ok "nginx (PID $NGINX_PID) serves the issued certificate on 127.0.0.1:$port"
 
 # Issue again, now with the hook: nginx serves the new certificate.
 old=$(cert_serial "$live/cert.pem")
-expect_rc 0 issue "${common[@]}" --deploy-hook "$hook"
+expect_rc 0 issue --force "${common[@]}" --deploy-hook "$hook"
 new=$(cert_serial "$live/cert.pem")
 [[ "$new" != "$old" ]] || fail "the second issue did not replace the certificate"
 expect_served "$new"

@@ -10,7 +10,7 @@ log "private Pebble at $PEBBLE_DIR_URL with PEBBLE_WFE_NONCEREJECT=50"
 
 names=(nonce.acmectl.test www.nonce.acmectl.test)
 for round in 1 2; do
-  expect_rc 0 issue -d "${names[0]}" -d "${names[1]}" "${PEBBLE_ARGS[@]}" \
+  expect_rc 0 issue --force -d "${names[0]}" -d "${names[1]}" "${PEBBLE_ARGS[@]}" \
     --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --state-dir "$TMP/state" --out "$TMP/live"
   verify_chain "$TMP/live/${names[0]}"
   assert_sans "$TMP/live/${names[0]}/cert.pem" "${names[@]}"
