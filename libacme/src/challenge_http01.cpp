@@ -129,14 +129,10 @@ void Http01WebrootSolver::cleanup(const ChallengeContext& ctx) noexcept {
   if (UniqueFd ch = open_dir_nofollow(wk.get(), "acme-challenge"); ch) {
     ::unlinkat(ch.get(), ctx.token.c_str(), 0);
   }
-  // Remove the directories we created, once empty (fails harmlessly otherwise).
-  if (created_challenge_dir_ && ::unlinkat(wk.get(), "acme-challenge", AT_REMOVEDIR) == 0) {
-    created_challenge_dir_ = false;
-  }
-  if (created_well_known_ && !created_challenge_dir_ &&
-      ::unlinkat(root.get(), ".well-known", AT_REMOVEDIR) == 0) {
-    created_well_known_ = false;
-  }
+  // The directories stay, even those present() created: another solver (an agent worker
+  // with another certificate on the same webroot, or another acmectl) may be between
+  // creating .well-known and writing its token right now, and removing them under it made
+  // its present() fail. Empty directories under the web root are harmless.
 }
 
 }  // namespace acme

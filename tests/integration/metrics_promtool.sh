@@ -72,8 +72,11 @@ deadline=$((SECONDS + 60))
 while :; do
   scraped_at=$(date +%s)
   scrape "$TMP/metrics.txt"
+  # The certificate is recorded before its deploy hook runs (so a crash during the hook
+  # does not order again): wait for web's hook too.
   if grep -qx 'acmectl_certificate_ready{name="web"} 1' "$TMP/metrics.txt" &&
-    grep -qx 'acmectl_certificate_ready{name="api"} 1' "$TMP/metrics.txt"; then
+    grep -qx 'acmectl_certificate_ready{name="api"} 1' "$TMP/metrics.txt" &&
+    grep -qx 'acmectl_hook_runs_total{name="web",result="success"} 1' "$TMP/metrics.txt"; then
     break
   fi
   ((SECONDS < deadline)) || {

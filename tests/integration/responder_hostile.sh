@@ -57,8 +57,8 @@ assert_sans "$TMP/live/$name/cert.pem" "$name"
 [[ -s "$TMP/issue.ready" ]] || fail "the hostile clients never connected (see $TMP/issue.err)"
 read -r held ready_s ready_ms <"$TMP/issue.ready"
 assert_eq "$held" 202 "connections held open against the responder"
-# "2026-11-30T14:58:21.557Z info issue: validation took_ms=152 ...": when validation began.
-line=$(grep -m1 ' issue: validation took_ms=' "$ERR_FILE") ||
+# "2026-11-30T14:58:21.557Z info renew: cert=NAME validation took_ms=152 ...": when validation began.
+line=$(grep -m1 ' validation took_ms=' "$ERR_FILE") ||
   fail "acmectl logged no 'validation took_ms=' line: cannot tell when validation began"
 validated_ms=$(date -u -d "$(cut -d' ' -f1 <<<"$line")" +%s%3N)
 validation_ms=${line#* took_ms=}

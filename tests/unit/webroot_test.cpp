@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "acme/challenge.hpp"
 
@@ -55,7 +58,7 @@ int entries(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("webroot: writes the key authorization 0644 and cleanup removes what it created") {
+TEST_CASE("webroot: writes the key authorization 0644 and cleanup removes the token") {
   TempDir d;
   acme::Http01WebrootSolver solver(d.path);
   const auto ctx = context();
@@ -67,7 +70,27 @@ TEST_CASE("webroot: writes the key authorization 0644 and cleanup removes what i
   CHECK((st.st_mode & 07777) == 0644);
   CHECK(entries(d.path + "/.well-known/acme-challenge") == 1);  // no temp file left
   solver.cleanup(ctx);
-  CHECK(entries(d.path) == 0);
+  // The token goes; the directories stay (another solver may be using them right now).
+  CHECK(entries(d.path + "/.well-known/acme-challenge") == 0);
+}
+
+TEST_CASE("webroot: solvers sharing a webroot concurrently never remove each other's path") {
+  TempDir d;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&d, &failures, t] {
+      for (int i = 0; i < 50; ++i) {
+        acme::Http01WebrootSolver solver(d.path);
+        auto ctx = context();
+        ctx.token = "tok" + std::to_string(t) + "_" + std::to_string(i);
+        if (!solver.present(ctx)) ++failures;
+        solver.cleanup(ctx);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
 }
 
 TEST_CASE("webroot: directories that existed before stay after cleanup") {
