@@ -119,6 +119,7 @@ class Daemon {
   AgentOptions opts_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<acme::Http01Responder> responder_;
+  std::string responder_listen_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   metrics::Registry registry_;
   CancellableClock clock_;
@@ -150,7 +151,8 @@ PipelineSettings Daemon::pipeline_settings() {
   s.renew_before_days = cfg_.agent.renew_before_days;
   s.check_interval = std::chrono::seconds(cfg_.agent.check_interval_seconds);
   s.shared_responder = responder_.get();
-  s.shared_listen = cfg_.agent.http01_listen;
+  // Where the shared responder really listens (or, without one, would).
+  s.shared_listen = responder_ ? responder_listen_ : cfg_.agent.http01_listen;
   s.clock = &clock_;
   return s;
 }
@@ -420,6 +422,7 @@ int Daemon::run() {
     auto r = acme::Http01Responder::start(listen);
     if (!r) return fail(r.error().to_string());
     responder_ = std::move(*r);
+    responder_listen_ = listen;
     log->info("http-01 responder listening on {}", listen);
   }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "acme/certificate.hpp"
+#include "acme/host_port.hpp"
 #include "acme/issuer.hpp"
 #include "base/file_lock.hpp"
 #include "base/time.hpp"
@@ -177,6 +178,19 @@ void Pipeline::Impl::adopt_installed(CertificateRecord& rec) {
   save(rec);
 }
 
+namespace {
+
+// "127.0.0.1:80" and "127.0.0.1:080", ":80" and "0.0.0.0:80" name one socket.
+bool same_listen_address(const std::string& a, const std::string& b) {
+  auto pa = acme::parse_host_port(a, "listen", true, true);
+  auto pb = acme::parse_host_port(b, "listen", true, true);
+  if (!pa || !pb) return a == b;
+  auto host = [](const std::string& h) { return h.empty() ? std::string("0.0.0.0") : h; };
+  return pa->port == pb->port && host(pa->host) == host(pb->host);
+}
+
+}  // namespace
+
 RunResult Pipeline::Impl::run(const std::string& name, const RunOptions& options) {
   RunResult out;
   auto lock = try_lock_certificate(settings.state_dir, name);
@@ -328,9 +342,13 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     record_failure(rec, r.error(), out);
     return out;
   }
-  // http-01 without a webroot or a listen address of its own: the shared responder, or,
-  // in a one-shot command, the address the agent would answer on.
-  const bool shared = ch.challenge == "http-01" && ch.webroot.empty() && ch.http01_listen.empty();
+  // http-01 without a webroot or a listen address of its own -- or with the very address
+  // the shared responder listens on (binding it again could only fail) -- goes to the
+  // shared responder; in a one-shot command, to the address the agent would answer on.
+  const bool shared =
+      ch.challenge == "http-01" && ch.webroot.empty() &&
+      (ch.http01_listen.empty() || (settings.shared_responder != nullptr &&
+                                    same_listen_address(ch.http01_listen, settings.shared_listen)));
   if (shared && settings.shared_responder == nullptr) ch.http01_listen = settings.shared_listen;
   auto bundle = make_solver(ch, shared ? settings.shared_responder : nullptr, &clock);
   if (!bundle) {
