@@ -19,6 +19,7 @@
 #include "acme/certificate.hpp"
 #include "acme/issuer.hpp"
 #include "acme/unique_fd.hpp"
+#include "base/file_lock.hpp"
 #include "base/time.hpp"
 #include "challenge/settings.hpp"
 #include "config/config.hpp"
@@ -126,6 +127,7 @@ class Daemon {
   acme::UniqueFd wake_r_;
   acme::UniqueFd wake_w_;
   acme::UniqueFd control_fd_;
+  std::unique_ptr<FileLock> agent_lock_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -394,6 +396,16 @@ int Daemon::run() {
                  r.error().to_string().c_str());
     return kExitUsage;
   }
+  // One agent per state dir, decided atomically: this lock is held for the agent's life
+  // (the socket check alone left a window between two agents starting at once).
+  if (auto r = make_dirs(g_.state_dir + "/locks", 0700); !r) return fail(r.error().to_string());
+  auto agent_lock = FileLock::try_take(g_.state_dir + "/locks/agent.lock");
+  if (!agent_lock) return fail(agent_lock.error().to_string());
+  if (!*agent_lock) {
+    return fail("another acmectl agent is running on " + g_.state_dir + " (" + g_.state_dir +
+                "/locks/agent.lock is held)");
+  }
+  agent_lock_ = std::move(*agent_lock);
   auto control = control_listen(g_.state_dir);
   if (!control) return fail(control.error().to_string());
   control_fd_.reset(*control);
