@@ -43,21 +43,25 @@ groups:
   - name: acmectl
     rules:
       - alert: AcmectlCertificateExpiringSoon
-        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < )" + warn + R"( * 86400
+        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < )" +
+         warn + R"( * 86400
         for: 10m
         labels:
           severity: warning
         annotations:
-          summary: "Certificate {{ $labels.name }} expires in less than )" + warn + R"( days"
+          summary: "Certificate {{ $labels.name }} expires in less than )" +
+         warn + R"( days"
           description: "{{ $labels.name }} on {{ $labels.instance }} expires in {{ $value | humanizeDuration }} and has not been renewed. Run `acmectl show {{ $labels.name }}` to see the last error, fix it, then `acmectl renew --force {{ $labels.name }}`."
           runbook: "acmectl show {{ $labels.name }}; acmectl renew --force {{ $labels.name }}"
       - alert: AcmectlCertificateExpiryCritical
-        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < )" + crit + R"( * 86400
+        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < )" +
+         crit + R"( * 86400
         for: 5m
         labels:
           severity: critical
         annotations:
-          summary: "Certificate {{ $labels.name }} expires in less than )" + crit + R"( days"
+          summary: "Certificate {{ $labels.name }} expires in less than )" +
+         crit + R"( days"
           description: "{{ $labels.name }} on {{ $labels.instance }} expires in {{ $value | humanizeDuration }}. Renew it now: `acmectl renew --force {{ $labels.name }}`; if the CA is failing, check `acmectl show {{ $labels.name }}` and the agent log (`journalctl -u acmectl-agent`)."
           runbook: "acmectl renew --force {{ $labels.name }}"
       - alert: AcmectlRenewalFailing
@@ -78,7 +82,8 @@ groups:
           description: "The deploy hook of {{ $labels.name }} on {{ $labels.instance }} failed in the last hour, so the new certificate may not be served yet. Run `acmectl show {{ $labels.name }}` for the hook output; the agent retries it at the next check."
           runbook: "acmectl show {{ $labels.name }}"
       - alert: AcmectlAgentDown
-        expr: )" + yaml_single_quoted("up{job=" + job + "} == 0") + R"(
+        expr: )" +
+         yaml_single_quoted("up{job=" + job + "} == 0") + R"(
         for: 5m
         labels:
           severity: critical
@@ -87,7 +92,8 @@ groups:
           description: "Prometheus cannot scrape the acmectl agent on {{ $labels.instance }}: nothing renews certificates there. Run `systemctl status acmectl-agent` and `journalctl -u acmectl-agent -n 50`."
           runbook: "systemctl status acmectl-agent"
       - alert: AcmectlMetricsAbsent
-        expr: )" + yaml_single_quoted("absent(acmectl_build_info{job=" + job + "})") + R"(
+        expr: )" +
+         yaml_single_quoted("absent(acmectl_build_info{job=" + job + "})") + R"(
         for: 10m
         labels:
           severity: critical

@@ -105,7 +105,8 @@ acme::Result<std::string> compose_file(const ComposeOptions& o) {
            " \\\n#     --email YOU@EXAMPLE.COM --agree-tos --http01-listen :80\n";
   }
   out += "#   docker-compose up -d\n";
-  out += "# (the acmectl image: `docker build -t " + acmectl->str() + " .` in acmectl's source tree;\n";
+  out += "# (the acmectl image: `docker build -t " + acmectl->str() +
+         " .` in acmectl's source tree;\n";
   out += "# issue uses Let's Encrypt unless --server says otherwise.)\n";
   out += "# The agent then renews through nginx, and nginx reloads every " +
          std::to_string(kReloadSeconds / 3600) + " hours to serve\n";

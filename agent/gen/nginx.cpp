@@ -13,7 +13,7 @@ namespace {
 
 struct Server {
   HostPort addr;
-  int weight = 0;     // 0: nginx's default (1)
+  int weight = 0;      // 0: nginx's default (1)
   int max_fails = -1;  // -1: nginx's default (1)
   std::string fail_timeout;
 };
@@ -27,7 +27,9 @@ struct Upstream {
 struct Listen {
   std::string addr;  // empty: every address
   int port = 0;
-  std::string str() const { return addr.empty() ? std::to_string(port) : addr + ":" + std::to_string(port); }
+  std::string str() const {
+    return addr.empty() ? std::to_string(port) : addr + ":" + std::to_string(port);
+  }
 };
 
 acme::Result<int> small_int(std::string_view text, std::string_view what, int lo, int hi) {
@@ -35,8 +37,9 @@ acme::Result<int> small_int(std::string_view text, std::string_view what, int lo
   const auto* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, v);
   if (text.empty() || ec != std::errc{} || p != end || v < lo || v > hi) {
-    return invalid_input(std::string(what) + " '" + std::string(text) + "': must be a number from " +
-                   std::to_string(lo) + " to " + std::to_string(hi));
+    return invalid_input(std::string(what) + " '" + std::string(text) +
+                         "': must be a number from " + std::to_string(lo) + " to " +
+                         std::to_string(hi));
   }
   return v;
 }
@@ -46,7 +49,8 @@ acme::Result<Server> parse_server(std::string_view spec, std::string_view what) 
   Server s;
   const size_t comma = spec.find(',');
   ACME_ASSIGN(s.addr, parse_host_port(spec.substr(0, comma), what));
-  std::string_view rest = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
+  std::string_view rest =
+      comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
   std::set<std::string, std::less<>> seen;
   while (comma != std::string_view::npos) {
     const size_t next = rest.find(',');
@@ -54,14 +58,14 @@ acme::Result<Server> parse_server(std::string_view spec, std::string_view what) 
     const size_t eq = param.find('=');
     if (eq == std::string_view::npos) {
       return invalid_input(std::string(what) + " '" + std::string(spec) + "': parameter '" +
-                     std::string(param) + "' is not KEY=VALUE");
+                           std::string(param) + "' is not KEY=VALUE");
     }
     const std::string_view key = param.substr(0, eq);
     const std::string_view value = param.substr(eq + 1);
     const std::string label = std::string(what) + " " + std::string(key);
     if (!seen.emplace(key).second) {
       return invalid_input(std::string(what) + " '" + std::string(spec) + "': " + std::string(key) +
-                     " given twice");
+                           " given twice");
     }
     if (key == "weight") {
       ACME_ASSIGN(s.weight, small_int(value, label, 1, 1000));
@@ -72,7 +76,7 @@ acme::Result<Server> parse_server(std::string_view spec, std::string_view what) 
       s.fail_timeout = std::string(value);
     } else {
       return invalid_input(std::string(what) + " '" + std::string(spec) + "': unknown parameter '" +
-                     std::string(key) + "' (known: weight, max_fails, fail_timeout)");
+                           std::string(key) + "' (known: weight, max_fails, fail_timeout)");
     }
     if (next == std::string_view::npos) break;
     rest = rest.substr(next + 1);
@@ -98,7 +102,8 @@ acme::Result<void> check_origin(const std::string& origin) {
   const size_t sep = origin.find("://");
   if (sep == std::string::npos) return invalid_input(what + ": expected SCHEME://HOST[:PORT]");
   const std::string scheme = origin.substr(0, sep);
-  if (scheme != "https" && scheme != "http") return invalid_input(what + ": scheme must be https or http");
+  if (scheme != "https" && scheme != "http")
+    return invalid_input(what + ": scheme must be https or http");
   std::string hostport = origin.substr(sep + 3);
   if (hostport.empty() || hostport.find_first_of("/?#") != std::string::npos) {
     return invalid_input(what + ": an origin has no path, query or fragment");
@@ -115,7 +120,8 @@ acme::Result<void> check_origin(const std::string& origin) {
   }
   auto name = check_server_name(host, "--cors-origin host");
   if (!name) return std::move(name).error();
-  if (*name != host) return invalid_input(what + ": write the host in lower case, without a wildcard");
+  if (*name != host)
+    return invalid_input(what + ": write the host in lower case, without a wildcard");
   if (host.starts_with("*.")) return invalid_input(what + ": wildcards are not origins");
   return acme::ok();
 }
@@ -162,7 +168,8 @@ class Writer {
  private:
   acme::Result<void> validate() {
     if (o_.domains.empty()) return invalid_input("gen nginx: give at least one -d NAME");
-    if (o_.upstreams.empty()) return invalid_input("gen nginx: give at least one --upstream HOST:PORT");
+    if (o_.upstreams.empty())
+      return invalid_input("gen nginx: give at least one --upstream HOST:PORT");
     ACME_ASSIGN(names_, check_server_names(o_.domains, "-d"));
     site_ = site_id(cert_dir_name(names_.front()));
 
@@ -175,12 +182,14 @@ class Writer {
     for (const auto& r : o_.routes) {
       const size_t eq = r.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
-        return invalid_input("--route '" + r + "': expected PATH=HOST:PORT (e.g. /api/user=127.0.0.1:8081)");
+        return invalid_input("--route '" + r +
+                             "': expected PATH=HOST:PORT (e.g. /api/user=127.0.0.1:8081)");
       }
       std::string path = r.substr(0, eq);
       ACME_CHECK(check_url_path(path, "--route path"));
       while (path.size() > 1 && path.back() == '/') path.pop_back();
-      if (path == "/") return invalid_input("--route '" + r + "': '/' is the --upstream; route a sub-path");
+      if (path == "/")
+        return invalid_input("--route '" + r + "': '/' is the --upstream; route a sub-path");
       if (path.starts_with("/.well-known/acme-challenge")) {
         return invalid_input("--route '" + r + "': the ACME challenge path belongs to acmectl");
       }
@@ -206,8 +215,9 @@ class Writer {
     if (!o_.webroot.empty()) {
       ACME_CHECK(check_abs_path(o_.webroot, "--webroot"));
     } else {
-      ACME_ASSIGN(acme_proxy_, parse_host_port(o_.acme_proxy.empty() ? kDefaultAcmeProxy : o_.acme_proxy,
-                                               "--acme-proxy"));
+      ACME_ASSIGN(acme_proxy_,
+                  parse_host_port(o_.acme_proxy.empty() ? kDefaultAcmeProxy : o_.acme_proxy,
+                                  "--acme-proxy"));
     }
     if (!o_.cert_dir.empty()) {
       ACME_CHECK(check_abs_path(o_.cert_dir, "--cert-dir"));
@@ -232,7 +242,8 @@ class Writer {
             "31536000 (the preload list's requirements)");
       }
     } else if (o_.hsts_preload || o_.hsts_include_subdomains) {
-      return invalid_input("gen nginx: --no-hsts contradicts --hsts-preload / --hsts-include-subdomains");
+      return invalid_input(
+          "gen nginx: --no-hsts contradicts --hsts-preload / --hsts-include-subdomains");
     }
 
     if (o_.static_path.empty() != o_.static_root.empty()) {
@@ -246,7 +257,8 @@ class Writer {
       if (static_path_.back() != '/') static_path_ += '/';
       static_root_ = o_.static_root;
       if (static_root_.back() != '/') static_root_ += '/';
-      if (static_path_ == "/") return invalid_input("--static-path '/': static assets need a sub-path");
+      if (static_path_ == "/")
+        return invalid_input("--static-path '/': static assets need a sub-path");
       for (const auto& u : upstreams_) {
         if (!u.path.empty() && u.path + "/" == static_path_) {
           return invalid_input("--static-path '" + o_.static_path + "' is also a --route");
@@ -254,8 +266,8 @@ class Writer {
       }
     }
 
-    const bool any = std::find(o_.cors_origins.begin(), o_.cors_origins.end(), "*") !=
-                     o_.cors_origins.end();
+    const bool any =
+        std::find(o_.cors_origins.begin(), o_.cors_origins.end(), "*") != o_.cors_origins.end();
     if (any && o_.cors_origins.size() > 1) {
       return invalid_input("--cors-origin '*' allows every origin: give it alone");
     }
@@ -271,7 +283,8 @@ class Writer {
     for (const auto& origin : o_.cors_origins) {
       if (origin == "*") continue;
       ACME_CHECK(check_origin(origin));
-      if (!origins.insert(origin).second) return invalid_input("--cors-origin '" + origin + "' given twice");
+      if (!origins.insert(origin).second)
+        return invalid_input("--cors-origin '" + origin + "' given twice");
     }
     cors_any_ = any;
     cors_map_ = !o_.cors_origins.empty() && !any;
@@ -284,7 +297,7 @@ class Writer {
         std::min(o_.client_max_body_size.find_first_not_of("0123456789"),
                  o_.client_max_body_size.size()) > 9) {
       return invalid_input("--client-max-body-size '" + o_.client_max_body_size +
-                     "': expected a size such as 10m, 512k, 1g or 0 (no limit)");
+                           "': expected a size such as 10m, 512k, 1g or 0 (no limit)");
     }
     return acme::ok();
   }
@@ -294,9 +307,11 @@ class Writer {
     for (const auto& n : names_) out += " " + n;
     out +=
         " (generated by `acmectl gen nginx`).\n"
-        "# Include it in the http {} block, e.g. as /etc/nginx/conf.d/" + cert_dir_name(names_.front()) +
+        "# Include it in the http {} block, e.g. as /etc/nginx/conf.d/" +
+        cert_dir_name(names_.front()) +
         ".conf, then `nginx -t`.\n"
-        "# The certificate is kept renewed by acmectl in " + cert_dir_ +
+        "# The certificate is kept renewed by acmectl in " +
+        cert_dir_ +
         "/;\n"
         "# Reload nginx after renewals: [agent] post_hook = \"systemctl reload nginx\"\n"
         "# (or the deploy hook hooks/reload-nginx.sh).\n";
@@ -376,7 +391,8 @@ class Writer {
       h += std::string(indent) + "add_header Strict-Transport-Security \"" + value + "\" always;\n";
     }
     h += std::string(indent) + "add_header X-Content-Type-Options nosniff always;\n";
-    h += std::string(indent) + "add_header Referrer-Policy strict-origin-when-cross-origin always;\n";
+    h += std::string(indent) +
+         "add_header Referrer-Policy strict-origin-when-cross-origin always;\n";
     return h;
   }
 
@@ -388,7 +404,8 @@ class Writer {
     } else {
       h += in + "add_header Access-Control-Allow-Origin " + cors_var() + " always;\n";
       h += in + "add_header Vary Origin always;\n";
-      if (o_.cors_credentials) h += in + "add_header Access-Control-Allow-Credentials true always;\n";
+      if (o_.cors_credentials)
+        h += in + "add_header Access-Control-Allow-Credentials true always;\n";
     }
     return h;
   }
@@ -417,8 +434,12 @@ class Writer {
       out += "        if ($request_method = OPTIONS) {\n";
       out += security_headers("            ");
       out += cors_headers("            ");
-      out += "            add_header Access-Control-Allow-Methods \"GET, POST, PUT, PATCH, DELETE, OPTIONS\" always;\n";
-      out += "            add_header Access-Control-Allow-Headers \"Authorization, Content-Type, X-Requested-With\" always;\n";
+      out +=
+          "            add_header Access-Control-Allow-Methods \"GET, POST, PUT, PATCH, DELETE, "
+          "OPTIONS\" always;\n";
+      out +=
+          "            add_header Access-Control-Allow-Headers \"Authorization, Content-Type, "
+          "X-Requested-With\" always;\n";
       out += "            add_header Access-Control-Max-Age 600 always;\n";
       out += "            return 204;\n";
       out += "        }\n";

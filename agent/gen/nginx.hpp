@@ -12,24 +12,24 @@
 namespace agent::gen {
 
 struct NginxOptions {
-  std::vector<std::string> domains;    // -d, server_name; the first names the cert dir
-  std::vector<std::string> upstreams;  // HOST:PORT[,weight=N,max_fails=N,fail_timeout=T]
-  std::string balance = "round_robin";  // round_robin | least_conn | ip_hash
-  int keepalive = 32;                   // idle upstream connections per worker (0: none)
-  std::vector<std::string> routes;      // PATH=HOST:PORT[,params] (repeat PATH for more)
-  std::string acme_proxy;               // the agent's HTTP-01 responder (default below)
-  std::string webroot;                  // or: serve challenges from DIR
-  std::string cert_dir;                 // holds fullchain.pem + privkey.pem
+  std::vector<std::string> domains;            // -d, server_name; the first names the cert dir
+  std::vector<std::string> upstreams;          // HOST:PORT[,weight=N,max_fails=N,fail_timeout=T]
+  std::string balance = "round_robin";         // round_robin | least_conn | ip_hash
+  int keepalive = 32;                          // idle upstream connections per worker (0: none)
+  std::vector<std::string> routes;             // PATH=HOST:PORT[,params] (repeat PATH for more)
+  std::string acme_proxy;                      // the agent's HTTP-01 responder (default below)
+  std::string webroot;                         // or: serve challenges from DIR
+  std::string cert_dir;                        // holds fullchain.pem + privkey.pem
   std::string state_dir = "/var/lib/acmectl";  // default cert dir: STATE/live/<first name>
-  std::string listen_http = "80";       // PORT or ADDR:PORT
+  std::string listen_http = "80";              // PORT or ADDR:PORT
   std::string listen_https = "443";
-  bool ipv6 = true;                     // also listen on [::]:PORT (port-only listens)
+  bool ipv6 = true;  // also listen on [::]:PORT (port-only listens)
   bool hsts = true;
-  long long hsts_max_age = 31536000;    // one year
+  long long hsts_max_age = 31536000;  // one year
   bool hsts_include_subdomains = false;
   bool hsts_preload = false;
-  std::string static_path;              // URL prefix of static assets ("/static/")
-  std::string static_root;              // directory they are served from
+  std::string static_path;  // URL prefix of static assets ("/static/")
+  std::string static_root;  // directory they are served from
   std::string static_expires = "30d";
   std::vector<std::string> cors_origins;  // exact origins ("https://app.example.com") or "*"
   bool cors_credentials = false;

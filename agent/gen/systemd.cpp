@@ -30,8 +30,9 @@ acme::Result<std::string> exec_line(const std::string& exec) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f || c == '"' || c == '\'' || c == '\\' || c == '$' || c == ';' ||
         c == '`') {
-      return invalid_input(what + ": quotes, backslashes, '$', ';' and control characters are not "
-                            "supported in the command line");
+      return invalid_input(what +
+                           ": quotes, backslashes, '$', ';' and control characters are not "
+                           "supported in the command line");
     }
   }
   const std::string program = exec.substr(0, exec.find(' '));
@@ -87,8 +88,8 @@ std::string sandbox(const std::string& caps) {
          "SystemCallArchitectures=native\n"
          "SystemCallFilter=@system-service\n"
          "SystemCallFilter=~@privileged @resources\n"
-         "CapabilityBoundingSet=" + caps + "\n" +
-         (caps.empty() ? std::string() : "AmbientCapabilities=" + caps + "\n") +
+         "CapabilityBoundingSet=" +
+         caps + "\n" + (caps.empty() ? std::string() : "AmbientCapabilities=" + caps + "\n") +
          "DevicePolicy=closed\n"
          "KeyringMode=private\n";
 }
@@ -119,7 +120,8 @@ acme::Result<UnitFile> app_unit(const AppUnitOptions& o) {
         !std::all_of(key.begin(), key.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
         })) {
-      return invalid_input("--env '" + kv + "': expected KEY=VALUE with KEY of letters, digits and _");
+      return invalid_input("--env '" + kv +
+                           "': expected KEY=VALUE with KEY of letters, digits and _");
     }
     const std::string value = kv.substr(eq + 1);
     if (std::any_of(value.begin(), value.end(),
@@ -201,7 +203,8 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "After=network-online.target\n\n"
       "[Service]\n"
       "Type=notify\n"
-      "ExecStart=" + acmectl + " agent --config " + config + "\n" +
+      "ExecStart=" +
+      acmectl + " agent --config " + config + "\n" +
       "ExecReload=/bin/kill -HUP $MAINPID\n"
       "Restart=on-failure\n"
       "RestartSec=10s\n"
@@ -227,9 +230,9 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "After=network-online.target\n\n"
       "[Service]\n"
       "Type=oneshot\n"
-      "ExecStart=" + acmectl + " renew\n" + env_and_state + "UMask=0077\n" +
-      kHardeningHead + std::string("ReadWritePaths=/etc/acmectl\n") + extra_rw +
-      sandbox("CAP_NET_BIND_SERVICE");
+      "ExecStart=" +
+      acmectl + " renew\n" + env_and_state + "UMask=0077\n" + kHardeningHead +
+      std::string("ReadWritePaths=/etc/acmectl\n") + extra_rw + sandbox("CAP_NET_BIND_SERVICE");
 
   std::string timer =
       "[Unit]\n"

@@ -12,13 +12,13 @@
 namespace agent::gen {
 
 struct AppUnitOptions {
-  std::string name;                // --name: unit name and description
-  std::string exec;                // --exec: absolute path, optionally with arguments
-  std::string user;                // --user: run as this user (default: DynamicUser=yes)
-  std::string workdir;             // --workdir (default: /var/lib/NAME, its state dir)
-  std::vector<std::string> env;    // --env K=V (GIN_MODE=release unless given)
+  std::string name;                           // --name: unit name and description
+  std::string exec;                           // --exec: absolute path, optionally with arguments
+  std::string user;                           // --user: run as this user (default: DynamicUser=yes)
+  std::string workdir;                        // --workdir (default: /var/lib/NAME, its state dir)
+  std::vector<std::string> env;               // --env K=V (GIN_MODE=release unless given)
   std::vector<std::string> read_write_paths;  // --read-write-path DIR
-  bool bind_low_port = false;      // --bind-low-port: CAP_NET_BIND_SERVICE (port < 1024)
+  bool bind_low_port = false;                 // --bind-low-port: CAP_NET_BIND_SERVICE (port < 1024)
 };
 
 struct AgentUnitOptions {

@@ -38,7 +38,8 @@ namespace {
 // Writes the value into buf (at least 64 bytes); returns its length.
 size_t format_value_to(double v, char* buf) {
   if (std::isnan(v)) return std::char_traits<char>::length(std::strcpy(buf, "NaN"));
-  if (std::isinf(v)) return std::char_traits<char>::length(std::strcpy(buf, v > 0 ? "+Inf" : "-Inf"));
+  if (std::isinf(v))
+    return std::char_traits<char>::length(std::strcpy(buf, v > 0 ? "+Inf" : "-Inf"));
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
     auto [p, ec] = std::to_chars(buf, buf + 64, static_cast<long long>(v));
     return static_cast<size_t>(p - buf);
@@ -54,8 +55,8 @@ std::string format_value(double v) {
   return std::string(buf, format_value_to(v, buf));
 }
 
-void Exposition::sample_with(std::string_view name, std::string_view label,
-                             std::string_view extra, double value) {
+void Exposition::sample_with(std::string_view name, std::string_view label, std::string_view extra,
+                             double value) {
   char buf[64];
   const size_t n = format_value_to(value, buf);
   out_.append(name).append(1, '{').append(label).append(extra).append("} ", 2).append(buf, n);

@@ -29,7 +29,8 @@ RenewalPlan plan_renewal(const PolicyInput& in) {
       plan.renew_at = *in.ari_chosen;
     } else {
       const auto span = duration_cast<seconds>(in.ari->end - in.ari->start);
-      plan.renew_at = in.ari->start + seconds(static_cast<int64_t>(static_cast<double>(span.count()) * r));
+      plan.renew_at =
+          in.ari->start + seconds(static_cast<int64_t>(static_cast<double>(span.count()) * r));
       plan.new_ari_choice = plan.renew_at;
     }
     plan.reason = "ari";

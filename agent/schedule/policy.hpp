@@ -29,10 +29,10 @@ struct PolicyInput {
   SysTime not_before;
   SysTime not_after;
   int renew_before_days = 30;
-  std::optional<AriWindow> ari;          // the CA's current suggested window
-  std::optional<SysTime> ari_chosen;     // our persisted pick for that window, if any
+  std::optional<AriWindow> ari;            // the CA's current suggested window
+  std::optional<SysTime> ari_chosen;       // our persisted pick for that window, if any
   std::optional<AriWindow> ari_chosen_in;  // the window the pick was made in
-  double random01 = 0.0;                 // in [0, 1): jitter and ARI pick
+  double random01 = 0.0;                   // in [0, 1): jitter and ARI pick
 };
 
 struct RenewalPlan {

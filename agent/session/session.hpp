@@ -37,8 +37,8 @@ struct Session {
   std::string directory_url;
 };
 
-// Makes the HTTP client of a session: the real one (acme::make_http_client) by default; tests hand in the
-// in-process fake CA.
+// Makes the HTTP client of a session: the real one (acme::make_http_client) by default; tests hand
+// in the in-process fake CA.
 using HttpClientFactory =
     std::function<acme::Result<std::unique_ptr<acme::HttpClient>>(const acme::HttpOptions&)>;
 HttpClientFactory default_http_client_factory();

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -84,15 +83,11 @@ Errc classify(CURLcode code) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-      return Errc::kTls;
-    case CURLE_OPERATION_TIMEDOUT:
-      return Errc::kTimeout;
+    case CURLE_SSL_ISSUER_ERROR: return Errc::kTls;
+    case CURLE_OPERATION_TIMEDOUT: return Errc::kTimeout;
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-      return Errc::kInvalidInput;
-    default:
-      return Errc::kNetwork;
+    case CURLE_URL_MALFORMAT: return Errc::kInvalidInput;
+    default: return Errc::kNetwork;
   }
 }
 
@@ -153,9 +148,9 @@ class CurlHttpClient final : public HttpClient {
     }
     const CURLcode rc = curl_easy_perform(c);
     if (t.too_large) {
-      return make_error(Errc::kProtocol,
-                        req.method + " " + req.url + ": response larger than " +
-                            std::to_string(options_.max_response_bytes) + " bytes");
+      return make_error(Errc::kProtocol, req.method + " " + req.url + ": response larger than " +
+                                             std::to_string(options_.max_response_bytes) +
+                                             " bytes");
     }
     if (rc != CURLE_OK) {
       std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);

@@ -91,17 +91,17 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
         continue;
       }
       if (authz->status != "pending") {
-        return make_error(Errc::kValidation, "authorization for " + authz->identifier.value +
-                                                 " is " + authz->status);
+        return make_error(Errc::kValidation,
+                          "authorization for " + authz->identifier.value + " is " + authz->status);
       }
       const Challenge* ch = authz->find_challenge(type);
       if (ch == nullptr) {
-        return make_error(Errc::kProtocol, "the CA offers no " + type + " challenge for " +
-                                               authz->identifier.value);
+        return make_error(Errc::kProtocol,
+                          "the CA offers no " + type + " challenge for " + authz->identifier.value);
       }
       if (!is_base64url(ch->token)) {
-        return make_error(Errc::kProtocol, "challenge for " + authz->identifier.value +
-                                               ": token is not base64url");
+        return make_error(Errc::kProtocol,
+                          "challenge for " + authz->identifier.value + ": token is not base64url");
       }
       pending.push_back(url);
       ChallengeContext ctx{authz->identifier, type, ch->token, {}};

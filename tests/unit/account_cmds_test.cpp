@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "cli/account_cmds.hpp"
+
+#include <doctest/doctest.h>
 
 using agent::cli::revocation_reason;
 

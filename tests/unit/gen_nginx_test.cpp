@@ -49,14 +49,16 @@ TEST_CASE("nginx: defaults") {
   CHECK(has(t, "    listen 80;\n    listen [::]:80;\n"));
   CHECK(has(t, "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n"));
   CHECK(count(t, "server_name example.com www.example.com;") == 2);
-  CHECK(has(t, "location ^~ /.well-known/acme-challenge/ {\n        proxy_pass http://127.0.0.1:8402;"));
+  CHECK(has(
+      t, "location ^~ /.well-known/acme-challenge/ {\n        proxy_pass http://127.0.0.1:8402;"));
   CHECK(has(t, "return 301 https://$host$request_uri;"));
   CHECK(has(t, "ssl_certificate /var/lib/acmectl/live/example.com/fullchain.pem;"));
   CHECK(has(t, "ssl_certificate_key /var/lib/acmectl/live/example.com/privkey.pem;"));
   CHECK(has(t, "ssl_protocols TLSv1.2 TLSv1.3;"));
   CHECK_FALSE(has(t, "TLSv1.1"));
   CHECK(has(t, "add_header Strict-Transport-Security \"max-age=31536000\" always;"));
-  CHECK(has(t, "upstream acmectl_example_com_app {\n    server 127.0.0.1:8080;\n    keepalive 32;\n}"));
+  CHECK(has(
+      t, "upstream acmectl_example_com_app {\n    server 127.0.0.1:8080;\n    keepalive 32;\n}"));
   for (const char* h : {"proxy_set_header Host $host;", "proxy_set_header X-Real-IP $remote_addr;",
                         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
                         "proxy_set_header X-Forwarded-Proto $scheme;"}) {
@@ -79,15 +81,22 @@ TEST_CASE("nginx: upstream balance, parameters and routes") {
   o.routes = {"/api/user=127.0.0.1:8081", "/api/user/=127.0.0.1:8082,weight=2",
               "/api/order=127.0.0.1:8083"};
   const std::string t = render(o);
-  CHECK(has(t, "    least_conn;\n    server 10.0.0.1:8080 weight=3 max_fails=2 fail_timeout=15s;\n"
-               "    server [::1]:8080;\n}"));
+  CHECK(has(t,
+            "    least_conn;\n    server 10.0.0.1:8080 weight=3 max_fails=2 fail_timeout=15s;\n"
+            "    server [::1]:8080;\n}"));
   CHECK_FALSE(has(t, "keepalive"));
   // Both spellings of /api/user go to one upstream with two servers.
-  CHECK(has(t, "upstream acmectl_example_com_route_api_user {\n    least_conn;\n"
-               "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082 weight=2;\n}"));
-  CHECK(has(t, "location = /api/user {\n        proxy_pass http://acmectl_example_com_route_api_user;"));
-  CHECK(has(t, "location ^~ /api/user/ {\n        proxy_pass http://acmectl_example_com_route_api_user;"));
-  CHECK(has(t, "location ^~ /api/order/ {\n        proxy_pass http://acmectl_example_com_route_api_order;"));
+  CHECK(has(t,
+            "upstream acmectl_example_com_route_api_user {\n    least_conn;\n"
+            "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082 weight=2;\n}"));
+  CHECK(has(
+      t, "location = /api/user {\n        proxy_pass http://acmectl_example_com_route_api_user;"));
+  CHECK(has(
+      t,
+      "location ^~ /api/user/ {\n        proxy_pass http://acmectl_example_com_route_api_user;"));
+  CHECK(has(
+      t,
+      "location ^~ /api/order/ {\n        proxy_pass http://acmectl_example_com_route_api_order;"));
   CHECK(count(t, "upstream ") == 3);
 
   o.balance = "ip_hash";
@@ -108,7 +117,8 @@ TEST_CASE("nginx: ports, webroot, cert dir, wildcard") {
   CHECK(has(t, "listen 127.0.0.1:8081;"));
   CHECK(has(t, "listen 8443 ssl http2;"));
   CHECK(has(t, "return 301 https://$host:8443$request_uri;"));
-  CHECK(has(t, "root /var/www/acme;\n        default_type text/plain;\n        try_files $uri =404;"));
+  CHECK(has(t,
+            "root /var/www/acme;\n        default_type text/plain;\n        try_files $uri =404;"));
   CHECK_FALSE(has(t, "8402"));
   CHECK(has(t, "/var/lib/acmectl/live/_wildcard.example.com/fullchain.pem"));
   CHECK(has(t, "server_name *.example.com example.com;"));
@@ -147,7 +157,8 @@ TEST_CASE("nginx: HSTS variants; every location that adds headers repeats it") {
   o.static_root = "/srv/app/static";
   std::string t = render(o);
   const std::string hsts =
-      "add_header Strict-Transport-Security \"max-age=63072000; includeSubDomains; preload\" always;";
+      "add_header Strict-Transport-Security \"max-age=63072000; includeSubDomains; preload\" "
+      "always;";
   CHECK(has(t, hsts));
   // The static location has its own add_header, which drops the server's: repeated there.
   const size_t loc = t.find("location ^~ /static/ {");
@@ -170,9 +181,10 @@ TEST_CASE("nginx: CORS for listed origins, or any origin without credentials") {
   o.cors_origins = {"https://app.example.com", "http://localhost:3000"};
   o.cors_credentials = true;
   std::string t = render(o);
-  CHECK(has(t, "map $http_origin $acmectl_example_com_cors_origin {\n    default \"\";\n"
-               "    \"https://app.example.com\" $http_origin;\n"
-               "    \"http://localhost:3000\" $http_origin;\n}"));
+  CHECK(has(t,
+            "map $http_origin $acmectl_example_com_cors_origin {\n    default \"\";\n"
+            "    \"https://app.example.com\" $http_origin;\n"
+            "    \"http://localhost:3000\" $http_origin;\n}"));
   CHECK(has(t, "add_header Access-Control-Allow-Origin $acmectl_example_com_cors_origin always;"));
   CHECK(has(t, "add_header Access-Control-Allow-Credentials true always;"));
   CHECK(has(t, "add_header Vary Origin always;"));
@@ -199,7 +211,10 @@ TEST_CASE("nginx: refusals name the option") {
   const Case cases[] = {
       {"-d", [](NginxOptions& o) { o.domains.clear(); }},
       {"-d 'bad name'", [](NginxOptions& o) { o.domains = {"bad name"}; }},
-      {"twice", [](NginxOptions& o) { o.domains = {"a.example", "a.example"}; }},
+      {"twice",
+       [](NginxOptions& o) {
+         o.domains = {"a.example", "a.example"};
+       }},
       {"--upstream", [](NginxOptions& o) { o.upstreams.clear(); }},
       {"--upstream '127.0.0.1'", [](NginxOptions& o) { o.upstreams = {"127.0.0.1"}; }},
       {"unknown parameter 'wieght'", [](NginxOptions& o) { o.upstreams = {"h:1,wieght=2"}; }},
@@ -211,7 +226,8 @@ TEST_CASE("nginx: refusals name the option") {
       {"--route path", [](NginxOptions& o) { o.routes = {"api=h:1"}; }},
       {"'/' is the --upstream", [](NginxOptions& o) { o.routes = {"/=h:1"}; }},
       {"acmectl", [](NginxOptions& o) { o.routes = {"/.well-known/acme-challenge=h:1"}; }},
-      {"not both", [](NginxOptions& o) {
+      {"not both",
+       [](NginxOptions& o) {
          o.webroot = "/var/www";
          o.acme_proxy = "127.0.0.1:1";
        }},
@@ -221,44 +237,56 @@ TEST_CASE("nginx: refusals name the option") {
       {"--listen-http", [](NginxOptions& o) { o.listen_http = "http"; }},
       {"both", [](NginxOptions& o) { o.listen_https = "80"; }},
       {"--hsts-preload", [](NginxOptions& o) { o.hsts_preload = true; }},
-      {"--hsts-preload", [](NginxOptions& o) {
+      {"--hsts-preload",
+       [](NginxOptions& o) {
          o.hsts_preload = true;
          o.hsts_include_subdomains = true;
          o.hsts_max_age = 86400;
        }},
-      {"--no-hsts", [](NginxOptions& o) {
+      {"--no-hsts",
+       [](NginxOptions& o) {
          o.hsts = false;
          o.hsts_include_subdomains = true;
        }},
       {"go together", [](NginxOptions& o) { o.static_path = "/static/"; }},
-      {"--static-root", [](NginxOptions& o) {
+      {"--static-root",
+       [](NginxOptions& o) {
          o.static_path = "/static/";
          o.static_root = "static";
        }},
-      {"--static-expires", [](NginxOptions& o) {
+      {"--static-expires",
+       [](NginxOptions& o) {
          o.static_path = "/s/";
          o.static_root = "/srv";
          o.static_expires = "forever";
        }},
-      {"also a --route", [](NginxOptions& o) {
+      {"also a --route",
+       [](NginxOptions& o) {
          o.static_path = "/api/";
          o.static_root = "/srv";
          o.routes = {"/api=h:1"};
        }},
-      {"credentials", [](NginxOptions& o) {
+      {"credentials",
+       [](NginxOptions& o) {
          o.cors_origins = {"*"};
          o.cors_credentials = true;
        }},
-      {"alone", [](NginxOptions& o) { o.cors_origins = {"*", "https://a.example"}; }},
+      {"alone",
+       [](NginxOptions& o) {
+         o.cors_origins = {"*", "https://a.example"};
+       }},
       {"needs at least one --cors-origin", [](NginxOptions& o) { o.cors_credentials = true; }},
-      {"--cors-origin 'app.example.com'", [](NginxOptions& o) { o.cors_origins = {"app.example.com"}; }},
+      {"--cors-origin 'app.example.com'",
+       [](NginxOptions& o) { o.cors_origins = {"app.example.com"}; }},
       {"no path", [](NginxOptions& o) { o.cors_origins = {"https://a.example/"}; }},
       {"scheme", [](NginxOptions& o) { o.cors_origins = {"ftp://a.example"}; }},
       {"lower case", [](NginxOptions& o) { o.cors_origins = {"https://A.example"}; }},
       {"--client-max-body-size", [](NginxOptions& o) { o.client_max_body_size = "10 m"; }},
       {"--client-max-body-size", [](NginxOptions& o) { o.client_max_body_size = "m"; }},
-      {"--client-max-body-size", [](NginxOptions& o) { o.client_max_body_size = "99999999999999g"; }},
-      {"--static-expires", [](NginxOptions& o) {
+      {"--client-max-body-size",
+       [](NginxOptions& o) { o.client_max_body_size = "99999999999999g"; }},
+      {"--static-expires",
+       [](NginxOptions& o) {
          o.static_path = "/s/";
          o.static_root = "/srv";
          o.static_expires = "500ms";

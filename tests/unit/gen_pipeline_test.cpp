@@ -154,8 +154,9 @@ TEST_SUITE("pipeline") {
       CAPTURE(arg);
       CHECK(has_line(t, arg));
     }
-    CHECK(has_line(t, "RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} "
-                      "GOARCH=${TARGETARCH:-$(go env GOARCH)} \\"));
+    CHECK(has_line(t,
+                   "RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} "
+                   "GOARCH=${TARGETARCH:-$(go env GOARCH)} \\"));
     // A default for a platform ARG would override what BuildKit passes (buildx#510).
     CHECK(t.find("ARG TARGETARCH=") == std::string::npos);
     CHECK(t.find("ARG TARGETOS=") == std::string::npos);
@@ -541,8 +542,7 @@ TEST_SUITE("pipeline") {
     REQUIRE(r);
     CHECK(has_line(*r, "      (github.ref == 'refs/heads/release/1.x' ||"));
     CHECK(has_line(*r, "      github.ref == 'refs/heads/release/1.x'"));
-    CHECK(has_line(*r,
-                   "            'cd /opt/billing && docker-compose pull app &&"));
+    CHECK(has_line(*r, "            'cd /opt/billing && docker-compose pull app &&"));
   }
 
   TEST_CASE("ci: every bad value is refused, naming the option") {

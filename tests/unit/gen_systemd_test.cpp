@@ -86,7 +86,10 @@ TEST_CASE("systemd: app unit refusals") {
       {"--workdir", [](AppUnitOptions& o) { o.workdir = "srv"; }},
       {"--env 'NOEQUALS'", [](AppUnitOptions& o) { o.env = {"NOEQUALS"}; }},
       {"--env '1X=2'", [](AppUnitOptions& o) { o.env = {"1X=2"}; }},
-      {"twice", [](AppUnitOptions& o) { o.env = {"A=1", "A=2"}; }},
+      {"twice",
+       [](AppUnitOptions& o) {
+         o.env = {"A=1", "A=2"};
+       }},
       {"control character", [](AppUnitOptions& o) { o.env = {"A=1\n[Service]"}; }},
       {"--read-write-path", [](AppUnitOptions& o) { o.read_write_paths = {"tmp"}; }},
   };
@@ -109,7 +112,8 @@ TEST_CASE("systemd: the agent's units") {
   CHECK((*r)[1].first == "acmectl-renew.service");
   CHECK((*r)[2].first == "acmectl-renew.timer");
   CHECK(has((*r)[0].second, "\nType=notify\n"));
-  CHECK(has((*r)[0].second, "\nExecStart=/usr/bin/acmectl agent --config /etc/acmectl/acmectl.toml\n"));
+  CHECK(has((*r)[0].second,
+            "\nExecStart=/usr/bin/acmectl agent --config /etc/acmectl/acmectl.toml\n"));
   CHECK(has((*r)[1].second, "\nType=oneshot\nExecStart=/usr/bin/acmectl renew\n"));
   CHECK(has((*r)[2].second, "\nUnit=acmectl-renew.service\n"));
 
@@ -118,7 +122,8 @@ TEST_CASE("systemd: the agent's units") {
   o.config = "/etc/acmectl/site.toml";
   auto c = agent_units(o);
   REQUIRE(c);
-  CHECK(has((*c)[0].second, "\nExecStart=/usr/local/bin/acmectl agent --config /etc/acmectl/site.toml\n"));
+  CHECK(has((*c)[0].second,
+            "\nExecStart=/usr/local/bin/acmectl agent --config /etc/acmectl/site.toml\n"));
   CHECK(has((*c)[1].second, "\nExecStart=/usr/local/bin/acmectl renew\n"));
   o.read_write_paths = {"/var/www/acme"};
   c = agent_units(o);

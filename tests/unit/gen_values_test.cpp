@@ -21,9 +21,9 @@ TEST_CASE("values: host:port") {
   REQUIRE(c);
   CHECK(c->host == "app_backend.internal");
 
-  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":80", "host:0", "host:65536", "host:80x",
-                          "::1:80", "[::1]80", "[nothost]:80", "bad host:80", "a;b:80",
-                          "-lead:80", "a..b:80", "host:-1"}) {
+  for (const char* bad :
+       {"127.0.0.1", "127.0.0.1:", ":80", "host:0", "host:65536", "host:80x", "::1:80", "[::1]80",
+        "[nothost]:80", "bad host:80", "a;b:80", "-lead:80", "a..b:80", "host:-1"}) {
     CAPTURE(bad);
     auto r = parse_host_port(bad, "--upstream");
     REQUIRE_FALSE(r);

@@ -1,11 +1,10 @@
-#include <doctest/doctest.h>
+#include "hooks/hook_runner.hpp"
 
+#include <doctest/doctest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <sstream>
-
-#include "hooks/hook_runner.hpp"
 
 namespace {
 
@@ -19,7 +18,9 @@ struct CapturingLogger {
   }
 };
 
-agent::HookContext ctx() { return {"example", {"example.com", "www.example.com"}, "/live/ex", "renewed"}; }
+agent::HookContext ctx() {
+  return {"example", {"example.com", "www.example.com"}, "/live/ex", "renewed"};
+}
 
 }  // namespace
 
@@ -45,9 +46,11 @@ TEST_CASE("hooks: the environment carries the certificate, never the command lin
 
 TEST_CASE("hooks: a failing hook is an error naming the command, status and its output") {
   CapturingLogger c;
-  auto r = agent::run_hook("echo broken config >&2; exit 3", ctx(), std::chrono::seconds(5), *c.log);
+  auto r =
+      agent::run_hook("echo broken config >&2; exit 3", ctx(), std::chrono::seconds(5), *c.log);
   REQUIRE_FALSE(r);
-  CHECK(r.error().message == "hook \"echo broken config >&2; exit 3\" exited with status 3: broken config");
+  CHECK(r.error().message ==
+        "hook \"echo broken config >&2; exit 3\" exited with status 3: broken config");
   auto missing = agent::run_hook("/nonexistent/hook", ctx(), std::chrono::seconds(5), *c.log);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("exited with status 127") != std::string::npos);

@@ -24,8 +24,7 @@ TEST_CASE("RFC 9110 §5.6.7 Retry-After: HTTP-date in all three forms") {
   CHECK(acme::parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now) == seconds(30));
   CHECK(acme::parse_retry_after("Sun Nov  6 08:49:37 1994", now) == seconds(30));
   // A date in the past means "now".
-  CHECK(acme::parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now + seconds(60)) ==
-        seconds(0));
+  CHECK(acme::parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now + seconds(60)) == seconds(0));
   CHECK_FALSE(acme::parse_retry_after("Sun, 06 Nov 1994 08:49:37", now));
 }
 
@@ -68,9 +67,12 @@ TEST_CASE("retryable vs permanent errors are decided in one place") {
 }
 
 TEST_CASE("Error::to_string is one line with the problem and Retry-After") {
-  acme::Error e = acme::make_error(acme::Errc::kAcmeProblem, "POST https://ca.test/new-order: HTTP 429");
-  e.problem = acme::Problem{"urn:ietf:params:acme:error:rateLimited", "", "too many\nrequests", 429, {}};
+  acme::Error e =
+      acme::make_error(acme::Errc::kAcmeProblem, "POST https://ca.test/new-order: HTTP 429");
+  e.problem =
+      acme::Problem{"urn:ietf:params:acme:error:rateLimited", "", "too many\nrequests", 429, {}};
   e.retry_after = seconds(7);
-  CHECK(e.to_string() ==
-        "POST https://ca.test/new-order: HTTP 429: rateLimited: too many requests (retry after 7s)");
+  CHECK(
+      e.to_string() ==
+      "POST https://ca.test/new-order: HTTP 429: rateLimited: too many requests (retry after 7s)");
 }

@@ -7,9 +7,9 @@
 using acme::normalize_identifiers;
 
 TEST_CASE("names are lower-cased, de-duplicated, IPs recognised (RFC 8738)") {
-  auto r = normalize_identifiers({"WWW.Example.COM", "www.example.com", "example.com.",
-                                  "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"},
-                                 false);
+  auto r = normalize_identifiers(
+      {"WWW.Example.COM", "www.example.com", "example.com.", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"},
+      false);
   REQUIRE(r);
   REQUIRE(r->size() == 4);
   CHECK((*r)[0] == acme::Identifier{"dns", "www.example.com"});
@@ -41,7 +41,8 @@ TEST_CASE("invalid names give one message naming the name and the problem") {
       {"a.*.test", "invalid name \"a.*.test\": '*' is only allowed as the whole first label"},
       {"*.x.test",
        "invalid name \"*.x.test\": wildcard names need the dns-01 challenge (RFC 8555 §7.1.3)"},
-      {"caf\xc3\xa9.test", "invalid name \"caf\xc3\xa9.test\": not ASCII (use the xn-- punycode form)"},
+      {"caf\xc3\xa9.test",
+       "invalid name \"caf\xc3\xa9.test\": not ASCII (use the xn-- punycode form)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

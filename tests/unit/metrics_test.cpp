@@ -26,7 +26,8 @@ TEST_CASE("exposition: label values escape backslash, double quote and newline")
   CHECK(agent::metrics::escape_label_value("caf\xc3\xa9\t") == "caf\xc3\xa9\t");
 }
 
-TEST_CASE("exposition: HELP and TYPE precede samples; values are formatted as Prometheus reads them") {
+TEST_CASE(
+    "exposition: HELP and TYPE precede samples; values are formatted as Prometheus reads them") {
   Exposition out;
   out.family("acmectl_x_total", "counter", "A help line\nwith a newline and \\ backslash");
   out.sample("acmectl_x_total", {{"name", "we\"ird\\na\nme"}, {"result", "success"}}, 3);
@@ -121,8 +122,10 @@ TEST_CASE("render_metrics: counters at 0 from the start; no timestamps before th
   CHECK(has_line(*text, "acmectl_renewals_total{name=\"issued\",result=\"success\"} 1"));
   CHECK(has_line(*text, "acmectl_hook_runs_total{name=\"issued\",result=\"failure\"} 1"));
   CHECK(has_line(*text, "acmectl_certificate_ready{name=\"fresh\"} 0"));
-  CHECK(has_line(*text, "acmectl_certificate_expiration_timestamp_seconds{name=\"issued\"} 1707776000"));
-  CHECK(has_line(*text, "acmectl_certificate_not_before_timestamp_seconds{name=\"issued\"} 1700000000"));
+  CHECK(has_line(*text,
+                 "acmectl_certificate_expiration_timestamp_seconds{name=\"issued\"} 1707776000"));
+  CHECK(has_line(*text,
+                 "acmectl_certificate_not_before_timestamp_seconds{name=\"issued\"} 1700000000"));
   // A certificate never issued has no timestamps that could trip an expiry alert at 0.
   CHECK(text->find("acmectl_certificate_expiration_timestamp_seconds{name=\"fresh\"}") ==
         std::string::npos);
@@ -172,10 +175,10 @@ TEST_CASE("render_metrics: one HELP and TYPE per family, before its samples, fam
     INFO("sample line: " << l);
     REQUIRE(!current.empty());
     // A sample belongs to the family announced last (histograms: _bucket, _sum, _count).
-    const bool belongs = sample == current ||
-                         (types[current] == "histogram" &&
-                          (sample == current + "_bucket" || sample == current + "_sum" ||
-                           sample == current + "_count"));
+    const bool belongs =
+        sample == current || (types[current] == "histogram" &&
+                              (sample == current + "_bucket" || sample == current + "_sum" ||
+                               sample == current + "_count"));
     CHECK(belongs);
     CHECK(finished.count(sample) == 0);
     // Counters end in _total, as promtool's lint wants.
@@ -187,7 +190,8 @@ TEST_CASE("render_metrics: one HELP and TYPE per family, before its samples, fam
   CHECK(types.count("process_cpu_seconds_total") == 1);
 }
 
-TEST_CASE("render_metrics: a name with quotes, backslashes and a newline is escaped in every series") {
+TEST_CASE(
+    "render_metrics: a name with quotes, backslashes and a newline is escaped in every series") {
   // Names are validated by the CLI and config; the store takes any string, and the
   // exposition must stay parseable whatever it holds.
   MetricsTempDir dir;
@@ -206,7 +210,8 @@ TEST_CASE("render_metrics: a name with quotes, backslashes and a newline is esca
   const std::string label = R"(name="we\"ird\\na\nme")";
   CHECK(has_line(*text, "acmectl_certificate_ready{" + label + "} 0"));
   CHECK(has_line(*text, "acmectl_renewals_total{" + label + ",result=\"failure\"} 0"));
-  CHECK(has_line(*text, "acmectl_certificate_expiration_timestamp_seconds{" + label + "} 1707776000"));
+  CHECK(has_line(*text,
+                 "acmectl_certificate_expiration_timestamp_seconds{" + label + "} 1707776000"));
   // No raw newline inside a sample: every line is a comment or starts with a metric name.
   for (const auto& l : lines_of(*text)) {
     INFO("line: " << l);

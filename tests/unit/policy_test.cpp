@@ -1,8 +1,8 @@
+#include "schedule/policy.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
-
-#include "schedule/policy.hpp"
 
 using namespace std::chrono;
 using agent::AriWindow;
@@ -37,7 +37,8 @@ TEST_CASE("policy: the window is capped at a third of the lifetime (45-day certi
   // A fixed 30 days would renew a 45-day certificate after 15 days; a third caps it at 15.
   auto plan = agent::plan_renewal(input(45 * kDay, 30));
   CHECK(plan.renew_at == kIssued + 30 * kDay);
-  CHECK(agent::renewal_window(kIssued, kIssued + 45 * kDay, 30) == duration_cast<seconds>(15 * kDay));
+  CHECK(agent::renewal_window(kIssued, kIssued + 45 * kDay, 30) ==
+        duration_cast<seconds>(15 * kDay));
 }
 
 TEST_CASE("policy: lifetimes under 10 days use half the lifetime (6-day certificates)") {
@@ -49,10 +50,15 @@ TEST_CASE("policy: lifetimes under 10 days use half the lifetime (6-day certific
 }
 
 TEST_CASE("policy: exhaustive — never due right after issuance, always due before expiry") {
-  const seconds lifetimes[] = {seconds(120),      seconds(3600),    duration_cast<seconds>(1 * kDay),
-                               duration_cast<seconds>(6 * kDay),  duration_cast<seconds>(9 * kDay),
-                               duration_cast<seconds>(10 * kDay), duration_cast<seconds>(45 * kDay),
-                               duration_cast<seconds>(90 * kDay), duration_cast<seconds>(397 * kDay)};
+  const seconds lifetimes[] = {seconds(120),
+                               seconds(3600),
+                               duration_cast<seconds>(1 * kDay),
+                               duration_cast<seconds>(6 * kDay),
+                               duration_cast<seconds>(9 * kDay),
+                               duration_cast<seconds>(10 * kDay),
+                               duration_cast<seconds>(45 * kDay),
+                               duration_cast<seconds>(90 * kDay),
+                               duration_cast<seconds>(397 * kDay)};
   const int days[] = {1, 7, 30, 60, 365};
   const double rs[] = {0.0, 0.25, 0.5, 0.999};
   for (auto lifetime : lifetimes) {
@@ -137,7 +143,8 @@ TEST_CASE("policy: an ARI window in the past means renew now") {
   CHECK(agent::renewal_due(plan, kIssued));
 }
 
-TEST_CASE("policy: failure backoff is 1 min, 10 min, 100 min, then daily, and honours Retry-After") {
+TEST_CASE(
+    "policy: failure backoff is 1 min, 10 min, 100 min, then daily, and honours Retry-After") {
   CHECK(agent::failure_backoff(0, std::nullopt) == seconds(0));
   CHECK(agent::failure_backoff(1, std::nullopt) == minutes(1));
   CHECK(agent::failure_backoff(2, std::nullopt) == minutes(10));

@@ -20,7 +20,7 @@ Result<std::string> make_csr_der(const PrivateKey& key, const std::vector<Identi
 struct CertificateInfo {
   std::string subject;
   std::string issuer;
-  std::string serial_hex;        // lower-case hex, no separators
+  std::string serial_hex;  // lower-case hex, no separators
   SysTime not_before;
   SysTime not_after;
   std::vector<std::string> dns_names;

@@ -2,10 +2,9 @@
 // Private keys for accounts and certificates (OpenSSL 3 EVP underneath, never exposed).
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "acme/result.hpp"
 

@@ -24,7 +24,7 @@ enum class Errc {
   kCrypto,        // an OpenSSL operation failed
   kIo,            // file system
   kInternal,
-  kCancelled,     // the caller asked to stop (Clock::cancelled); state kept for resuming
+  kCancelled,  // the caller asked to stop (Clock::cancelled); state kept for resuming
 };
 
 const char* to_string(Errc code) noexcept;
@@ -78,23 +78,38 @@ bool is_retryable(const Error& error) noexcept;
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!has_value()); return std::get<1>(v_); }
-  Error&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!has_value());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!has_value());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -110,8 +125,14 @@ class [[nodiscard]] Result<void> {
   explicit operator bool() const noexcept { return has_value(); }
   void value() const { assert(has_value()); }
 
-  const Error& error() const& { assert(!has_value()); return *error_; }
-  Error&& error() && { assert(!has_value()); return std::move(*error_); }
+  const Error& error() const& {
+    assert(!has_value());
+    return *error_;
+  }
+  Error&& error() && {
+    assert(!has_value());
+    return std::move(*error_);
+  }
 
  private:
   std::optional<Error> error_;
@@ -123,15 +144,15 @@ inline Result<void> ok() { return {}; }
 
 #define ACME_CONCAT_INNER(a, b) a##b
 #define ACME_CONCAT(a, b) ACME_CONCAT_INNER(a, b)
-#define ACME_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                     \
+#define ACME_ASSIGN_IMPL(tmp, lhs, expr)   \
+  auto tmp = (expr);                       \
   if (!tmp) return std::move(tmp).error(); \
   lhs = std::move(*tmp)
 // ACME_ASSIGN(auto x, f()); returns the error from the enclosing function on failure.
 #define ACME_ASSIGN(lhs, expr) ACME_ASSIGN_IMPL(ACME_CONCAT(acme_tmp_, __LINE__), lhs, expr)
 // ACME_CHECK(f()); for Result<void>.
-#define ACME_CHECK(expr)                                             \
-  do {                                                               \
-    auto acme_chk_ = (expr);                                         \
-    if (!acme_chk_) return std::move(acme_chk_).error();             \
+#define ACME_CHECK(expr)                                 \
+  do {                                                   \
+    auto acme_chk_ = (expr);                             \
+    if (!acme_chk_) return std::move(acme_chk_).error(); \
   } while (0)

@@ -5,10 +5,9 @@
 
 #include <deque>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "acme/clock.hpp"
 #include "acme/http.hpp"
