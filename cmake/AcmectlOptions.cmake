@@ -4,7 +4,7 @@ option(ACMECTL_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSaniti
 option(ACMECTL_WERROR "Treat warnings as errors" OFF)
 # The libcurl HTTP client next to the OpenSSL one (libacme/src/http_curl.cpp). Without it
 # acmectl loads no libcurl and none of the ~30 libraries libcurl needs.
-option(ACMECTL_WITH_CURL "Build the libcurl HttpClient too (ACMECTL_HTTP_TRANSPORT=curl)" ON)
+option(ACMECTL_WITH_CURL "Build the libcurl HttpClient too (ACMECTL_HTTP_TRANSPORT=curl)" OFF)
 
 add_library(acmectl_warnings INTERFACE)
 target_compile_options(acmectl_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
