@@ -24,6 +24,14 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACMECTL_SANITIZE=ON
 cmake --build build-asan -j"$jobs" --target unit_tests  # only what runs there
 
 status=0
+echo "== clang-format (the repo's .clang-format)" >&2
+mapfile -t cxx_files < <(git ls-files '*.cpp' '*.hpp' '*.c' '*.h' 2>/dev/null ||
+  find agent libacme tests bench \( -name '*.cpp' -o -name '*.hpp' -o -name '*.c' -o -name '*.h' \))
+if ! clang-format --dry-run -Werror "${cxx_files[@]}"; then
+  echo "clang-format: the files above differ from the repo's .clang-format (run clang-format -i)" >&2
+  status=1
+fi
+
 echo "== unit tests under ASan+UBSan (build-asan/)" >&2
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
