@@ -118,6 +118,14 @@ acme::Result<void> check_origin(const std::string& origin) {
     ACME_CHECK(parse_host_port(host + ":1", "--cors-origin"));
     return acme::ok();
   }
+  // A single-label host ("http://localhost:3000") is a fine origin, though no certificate
+  // name: lower-case letters, digits and '-' only.
+  if (!host.empty() && host.find('.') == std::string::npos) {
+    const bool ldh = std::all_of(host.begin(), host.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (ldh && host.front() != '-' && host.back() != '-') return acme::ok();
+  }
   auto name = check_server_name(host, "--cors-origin host");
   if (!name) return std::move(name).error();
   if (*name != host)

@@ -78,6 +78,12 @@ Result<std::vector<Identifier>> normalize_identifiers(const std::vector<std::str
           return bad_name(original,
                           "last label is all digits: neither a DNS name nor an IP address");
         }
+        // A single label ("localhost", "intranet") is no public DNS name: CAs refuse it
+        // (CA/Browser Forum Baseline Requirements: internal names), so refuse it here,
+        // before any order or disk write.
+        if (start == 0) {
+          return bad_name(original, "a single label: use the fully qualified name");
+        }
         break;
       }
       start = dot + 1;

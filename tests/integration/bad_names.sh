@@ -40,6 +40,9 @@ check_bad "a b.test"
 check_bad "a..b.test"
 check_bad "a/b.test"
 check_bad "*.x.test"
+# Issue 13 finding 8: what a CA would refuse is refused here, before the state dir exists.
+check_bad "intranet"
+check_bad "999.1.1.1"
 
 expect_rc 2 issue "${common[@]}"
 assert_no_files "$TMP/live"

@@ -38,6 +38,8 @@ TEST_CASE("invalid names give one message naming the name and the problem") {
       {"a/b.test", "invalid name \"a/b.test\": contains '/'"},
       {"a_b.test", "invalid name \"a_b.test\": contains '_'"},
       {"-a.test", "invalid name \"-a.test\": label starts or ends with '-'"},
+      {"localhost", "invalid name \"localhost\": a single label: use the fully qualified name"},
+      {"intranet.", "invalid name \"intranet.\": a single label: use the fully qualified name"},
       {"a.*.test", "invalid name \"a.*.test\": '*' is only allowed as the whole first label"},
       {"*.x.test",
        "invalid name \"*.x.test\": wildcard names need the dns-01 challenge (RFC 8555 §7.1.3)"},
