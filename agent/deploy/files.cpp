@@ -254,14 +254,15 @@ acme::Result<Current> inspect_link(int root_fd, const std::string& name,
   return cur;
 }
 
-// Links .NAME.tmp-XXXXXXXXXXXXXXXX left in OUT by a crash between symlink and rename.
+// Links (and probe files of check_certificate_files) .NAME.tmp-XXXXXXXXXXXXXXXX left in OUT
+// by a crash between create and rename.
 void remove_stale_temp_links(int root_fd, const std::string& name) {
   const std::string prefix = "." + name + ".tmp-";
   for (const auto& n : list_dir(root_fd)) {
     if (n.size() != prefix.size() + kSuffixLen || n.rfind(prefix, 0) != 0) continue;
     struct stat st {};
-    if (::fstatat(root_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
-        st.st_uid == ::geteuid()) {
+    if (::fstatat(root_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (S_ISLNK(st.st_mode) || S_ISREG(st.st_mode)) && st.st_uid == ::geteuid()) {
       ::unlinkat(root_fd, n.c_str(), 0);
     }
   }
@@ -371,6 +372,25 @@ acme::Result<void> install_files(const std::string& dir, const std::vector<FileS
     }
   }
   return fsync_dir(dir);
+}
+
+void remove_stale_temp_files(const std::string& dir, const std::string& base) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return;
+  for (const auto& n : list_dir(fd.get())) {
+    // atomic_write's temp names: ".BASE.tmp-" and kSuffixLen characters.
+    const size_t at = n.rfind(".tmp-");
+    if (n.empty() || n[0] != '.' || at == std::string::npos || at == 0 ||
+        n.size() != at + 5 + kSuffixLen) {
+      continue;
+    }
+    if (!base.empty() && n.compare(1, at - 1, base) != 0) continue;
+    struct stat st {};
+    if (::fstatat(fd.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        st.st_uid == ::geteuid()) {
+      ::unlinkat(fd.get(), n.c_str(), 0);
+    }
+  }
 }
 
 acme::Result<void> check_certificate_files(const std::string& out_root, const std::string& name) {

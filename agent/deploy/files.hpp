@@ -55,4 +55,10 @@ acme::Result<void> install_certificate_files(const std::string& out_root, const 
 // asked for anything. Creates OUT if missing and probes that a file can be created in it.
 acme::Result<void> check_certificate_files(const std::string& out_root, const std::string& name);
 
+// Removes the temporary files atomic_write leaves in `dir` when the process dies between
+// writing and renaming (".BASE.tmp-XXXXXXXXXXXXXXXX", regular files owned by us; links and
+// anything else are left alone); with `base`, only those of ".BASE.tmp-". Call it under the
+// lock that guards the writes it could race with.
+void remove_stale_temp_files(const std::string& dir, const std::string& base = "");
+
 }  // namespace agent

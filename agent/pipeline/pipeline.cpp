@@ -204,6 +204,9 @@ RunResult Pipeline::Impl::run(const std::string& name, const RunOptions& options
     out.message = "another acmectl is renewing " + name;
     return out;
   }
+  // A pending key write killed between write and rename left its temp file: ours to remove
+  // now that we hold the certificate's lock.
+  remove_stale_temp_files(settings.state_dir + "/pending", name + ".key");
   // Re-read after taking the lock: another process may have renewed it meanwhile.
   auto found = store.find_certificate(name);
   if (!found || !*found) {

@@ -149,7 +149,11 @@ bool is_account_does_not_exist(const acme::Error& e) {
 
 acme::Result<std::string> promote_rollover_key(const std::string& key_path) {
   const std::string next_path = rollover_key_path(key_path);
-  const std::string prev = key_path + ".prev-" + std::to_string(unix_now());
+  // Never over an older kept key (two rollovers in one second): add a counter.
+  std::string prev = key_path + ".prev-" + std::to_string(unix_now());
+  for (int i = 1; ::access(prev.c_str(), F_OK) == 0; ++i) {
+    prev = key_path + ".prev-" + std::to_string(unix_now()) + "-" + std::to_string(i);
+  }
   if (::rename(key_path.c_str(), prev.c_str()) != 0 ||
       ::rename(next_path.c_str(), key_path.c_str()) != 0) {
     return make_error(Errc::kIo, "account key rollover: cannot rename " + next_path + " to " +
@@ -199,8 +203,24 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
                                   const std::string& state_dir) {
   auto log = logger("account");
   const auto start = std::chrono::steady_clock::now();
-  // Fast path: a registered account with its key and no unfinished rollover needs no lock.
+  // Under the lock, on state re-read after taking it: the first start of an agent with
+  // several certificates has every worker arrive here at once.
+  ACME_ASSIGN(auto lock, lock_accounts(state_dir));
+  const std::string dir = account_dir(state_dir, s.directory_url);
+  remove_stale_temp_files(dir);  // a key write killed between write and rename
   ACME_ASSIGN(auto record, store.find_account(s.directory_url));
+  if (record && !record->account_url.empty() && ::access(record->key_path.c_str(), F_OK) != 0 &&
+      ::access(rollover_key_path(record->key_path).c_str(), F_OK) == 0) {
+    // A rollover killed between its two renames: KEY is already KEY.prev-T and the CA took
+    // KEY.next (the rename only happens after the CA said so). Finish it.
+    if (::rename(rollover_key_path(record->key_path).c_str(), record->key_path.c_str()) != 0) {
+      return make_error(Errc::kIo, "account key rollover: cannot rename " +
+                                       rollover_key_path(record->key_path) + ": " +
+                                       std::strerror(errno));
+    }
+    log->warn("account url={} finished a key rollover interrupted between its renames",
+              record->account_url);
+  }
   if (record && !record->account_url.empty() && ::access(record->key_path.c_str(), F_OK) == 0 &&
       ::access(rollover_key_path(record->key_path).c_str(), F_OK) != 0) {
     ACME_ASSIGN(s.account_key, load_key(record->key_path));
@@ -209,11 +229,6 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
     return acme::ok();
   }
 
-  // Everything else happens once, under the lock, on state re-read after taking it: the
-  // first start of an agent with several certificates has every worker arrive here at once.
-  ACME_ASSIGN(auto lock, lock_accounts(state_dir));
-  ACME_ASSIGN(record, store.find_account(s.directory_url));
-  const std::string dir = account_dir(state_dir, s.directory_url);
   const std::string key_path = record ? record->key_path : dir + "/account.key";
   bool created_key = false;
   if (::access(key_path.c_str(), F_OK) == 0) {
