@@ -388,16 +388,10 @@ int Daemon::run() {
     std::fprintf(stderr, "acmectl: error: %s\n", what.c_str());
     return kExitFailure;
   };
-  auto store = open_store(g_.state_dir);
-  if (!store) return fail(store.error().to_string());
-  store_ = std::move(*store);
-  if (auto r = sync_config(); !r) {
-    std::fprintf(stderr, "acmectl: error: %s: %s\n", cfg_.path.c_str(),
-                 r.error().to_string().c_str());
-    return kExitUsage;
-  }
   // One agent per state dir, decided atomically: this lock is held for the agent's life
-  // (the socket check alone left a window between two agents starting at once).
+  // (the socket check alone left a window between two agents starting at once). Taken
+  // before the store is opened and the config synced into it, so the loser changes nothing.
+  if (auto r = make_dirs(g_.state_dir, 0700); !r) return fail(r.error().to_string());
   if (auto r = make_dirs(g_.state_dir + "/locks", 0700); !r) return fail(r.error().to_string());
   auto agent_lock = FileLock::try_take(g_.state_dir + "/locks/agent.lock");
   if (!agent_lock) return fail(agent_lock.error().to_string());
@@ -406,6 +400,15 @@ int Daemon::run() {
                 "/locks/agent.lock is held)");
   }
   agent_lock_ = std::move(*agent_lock);
+  auto store = open_store(g_.state_dir);
+  if (!store) return fail(store.error().to_string());
+  store_ = std::move(*store);
+
+  if (auto r = sync_config(); !r) {
+    std::fprintf(stderr, "acmectl: error: %s: %s\n", cfg_.path.c_str(),
+                 r.error().to_string().c_str());
+    return kExitUsage;
+  }
   auto control = control_listen(g_.state_dir);
   if (!control) return fail(control.error().to_string());
   control_fd_.reset(*control);

@@ -255,3 +255,25 @@ TEST_CASE("check_certificate_files passes a fresh or healthy layout and creates 
     REQUIRE(chmod(out.c_str(), 0755) == 0);
   }
 }
+
+TEST_CASE("remove_stale_temp_files removes what a killed atomic_write left, nothing else") {
+  TempDir d;
+  const std::string dead = d.path + "/.account.key.tmp-0123456789abcdef";
+  const std::string other = d.path + "/.b.key.tmp-0123456789abcdef";
+  const std::string keep = d.path + "/account.key";
+  const std::string link = d.path + "/.c.key.tmp-0123456789abcdef";
+  const std::string short_suffix = d.path + "/.d.key.tmp-0123";
+  for (const auto& p : {dead, other, keep, short_suffix})
+    REQUIRE(agent::atomic_write(p, "x", 0600));
+  REQUIRE(::symlink(keep.c_str(), link.c_str()) == 0);
+  agent::remove_stale_temp_files(d.path, "account.key");
+  CHECK(::access(dead.c_str(), F_OK) != 0);
+  CHECK(::access(other.c_str(), F_OK) == 0);  // another base: not ours to remove here
+  agent::remove_stale_temp_files(d.path);
+  CHECK(::access(other.c_str(), F_OK) != 0);
+  CHECK(::access(keep.c_str(), F_OK) == 0);
+  CHECK(::access(short_suffix.c_str(), F_OK) == 0);  // not atomic_write's name shape
+  struct stat st {};
+  CHECK(::lstat(link.c_str(), &st) == 0);  // links are left alone
+  CHECK(::access(keep.c_str(), F_OK) == 0);
+}
