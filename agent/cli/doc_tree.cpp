@@ -1,8 +1,9 @@
 #include "cli/doc_tree.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
-#include <regex>
+#include <string_view>
 
 namespace agent::cli {
 
@@ -46,17 +47,32 @@ std::vector<std::string> member_values(const std::string& type_name) {
   return out;
 }
 
+// `word` in `text` with no letter, digit or '_' right before or after it. (Plain string
+// search: std::regex's libstdc++ internals warn under the sanitizer build.)
+bool has_word(const std::string& text, std::string_view word) {
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+    const size_t end = at + word.size();
+    if ((at == 0 || !is_word(text[at - 1])) && (end == text.size() || !is_word(text[end]))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 OptionDoc::Kind kind_of(const OptionDoc& o) {
-  static const std::regex kCertName("^Certificate names?\\b");
-  static const std::regex kDir("\\bDIR\\b|[Dd]irectory");
-  static const std::regex kFile("\\bFILE\\b|\\b[Ff]ile\\b|\\bPATH\\b|[Pp]rogram");
   if (o.metavar.empty()) return OptionDoc::Kind::kPlain;
   const std::string& d = o.description;
-  if (std::regex_search(d, kCertName)) return OptionDoc::Kind::kCertName;
+  if (d.rfind("Certificate name", 0) == 0) return OptionDoc::Kind::kCertName;
   const std::string& last = o.names.back();
   if (last == "--ca-bundle") return OptionDoc::Kind::kFile;
-  if (std::regex_search(d, kDir)) return OptionDoc::Kind::kDir;
-  if (std::regex_search(d, kFile)) return OptionDoc::Kind::kFile;
+  if (has_word(d, "DIR") || d.find("irectory") != std::string::npos) {
+    return OptionDoc::Kind::kDir;
+  }
+  if (has_word(d, "FILE") || has_word(d, "File") || has_word(d, "file") || has_word(d, "PATH") ||
+      d.find("rogram") != std::string::npos) {
+    return OptionDoc::Kind::kFile;
+  }
   return OptionDoc::Kind::kPlain;
 }
 
