@@ -21,7 +21,8 @@ cmake --build build -j"$jobs"
 
 echo "== configure + build: build-asan/ (ASan+UBSan)" >&2
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACMECTL_SANITIZE=ON
-cmake --build build-asan -j"$jobs" --target unit_tests  # only what runs there
+# Only what runs there: the unit tests, and acmectl for the integration tests below.
+cmake --build build-asan -j"$jobs" --target unit_tests acmectl free_port
 
 status=0
 echo "== clang-format (the repo's .clang-format)" >&2
@@ -36,6 +37,18 @@ echo "== unit tests under ASan+UBSan (build-asan/)" >&2
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" || status=1
+
+# The integration tests that drive the most code through real servers also run against
+# the sanitizer build: the lifecycle of a user's days (agent first start with racing
+# workers, the control socket, renew without the agent), hostile local files, a hostile
+# network peer at the responder, and a failed validation. The others run once (below) to
+# keep CI under its time budget.
+echo "== integration tests under ASan+UBSan (build-asan/)" >&2
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+  ctest --test-dir build-asan --output-on-failure \
+  -R '^integration\.(user_days|hostile_files|responder_hostile|issue_failed_validation)$' ||
+  status=1
 
 echo "== all tests (build/)" >&2
 ctest --test-dir build --output-on-failure -j"$jobs" "$@" || status=1
