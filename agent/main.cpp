@@ -8,6 +8,7 @@
 #include "cli/agent_cmd.hpp"
 #include "cli/common.hpp"
 #include "cli/completion.hpp"
+#include "cli/doctor_cmd.hpp"
 #include "cli/gen_cmd.hpp"
 #include "cli/habits.hpp"
 #include "cli/issue_cmd.hpp"
@@ -90,6 +91,9 @@ int main(int argc, char** argv) {
   add_globals(*profiles_cmd);
   AccountCmdOptions account;
   const AccountCommands account_cmds = add_account_command(app, account, add_globals);
+  DoctorCmdOptions doctor;
+  auto* doctor_cmd = add_doctor_command(app, doctor);
+  add_globals(*doctor_cmd);
   const DocCommands doc_cmds = add_doc_commands(app, add_globals);  // completion, man
 
   try {
@@ -111,6 +115,7 @@ int main(int argc, char** argv) {
   }
   if (doc_cmds.parsed()) return run_doc_commands(app, doc_cmds, g);
   if (agent_cmd->parsed()) return agent::run_agent(g, agent_opts);
+  if (doctor_cmd->parsed()) return run_doctor_cmd(g, doctor);  // reads the config itself
   if (gen_cmds.gen->parsed()) return run_gen(gen_cmds, gen_opts, agent::config_path(g.config));
   // The one-shot commands take [acme] and state_dir from the config the command line
   // left open, and share the agent's [agent] settings (its responder address, post hook,

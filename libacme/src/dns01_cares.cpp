@@ -61,6 +61,22 @@ std::string txt_data(const ldns_rr* rr) {
   return out;
 }
 
+// RFC 8659 §4.1: flags (1 octet), tag length (1 octet), tag, value (the rest). ldns splits
+// it into three rdfs: int8 flags, the tag with its length octet, the value without one.
+bool caa_data(const ldns_rr* rr, std::string& out) {
+  if (ldns_rr_rd_count(rr) != 3) return false;
+  const ldns_rdf* flags = ldns_rr_rdf(rr, 0);
+  const ldns_rdf* tag = ldns_rr_rdf(rr, 1);
+  const ldns_rdf* value = ldns_rr_rdf(rr, 2);
+  if (ldns_rdf_size(flags) != 1 || ldns_rdf_size(tag) < 1) return false;
+  const uint8_t* t = ldns_rdf_data(tag);
+  const size_t tag_len = std::min<size_t>(t[0], ldns_rdf_size(tag) - 1);
+  out = std::to_string(ldns_rdf_data(flags)[0]) + " " +
+        lower(std::string(reinterpret_cast<const char*>(t + 1), tag_len)) + " " +
+        std::string(reinterpret_cast<const char*>(ldns_rdf_data(value)), ldns_rdf_size(value));
+  return true;
+}
+
 void convert(const ldns_rr_list* list, std::vector<DnsRecord>& out) {
   if (list == nullptr) return;
   for (size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) {
@@ -76,10 +92,13 @@ void convert(const ldns_rr_list* list, std::vector<DnsRecord>& out) {
       case LDNS_RR_TYPE_CNAME: rec.type = DnsType::kCname; break;
       case LDNS_RR_TYPE_SOA: rec.type = DnsType::kSoa; break;
       case LDNS_RR_TYPE_TXT: rec.type = DnsType::kTxt; break;
+      case LDNS_RR_TYPE_CAA: rec.type = DnsType::kCaa; break;
       default: continue;
     }
     if (rec.type == DnsType::kTxt) {
       rec.data = txt_data(rr);
+    } else if (rec.type == DnsType::kCaa) {
+      if (!caa_data(rr, rec.data)) continue;
     } else if (ldns_rr_rd_count(rr) > 0) {
       rec.data = rdf_text(ldns_rr_rdf(rr, 0));
       if (rec.type != DnsType::kA && rec.type != DnsType::kAaaa) rec.data = lower(rec.data);

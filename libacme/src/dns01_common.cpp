@@ -106,6 +106,7 @@ std::string_view to_string(DnsType type) noexcept {
     case DnsType::kSoa: return "SOA";
     case DnsType::kTxt: return "TXT";
     case DnsType::kAaaa: return "AAAA";
+    case DnsType::kCaa: return "CAA";
   }
   return "?";
 }

@@ -53,7 +53,15 @@ std::string dns01_record_name(std::string_view identifier);
 
 // ---- resolver seam -----------------------------------------------------------------------
 
-enum class DnsType : uint16_t { kA = 1, kNs = 2, kCname = 5, kSoa = 6, kTxt = 16, kAaaa = 28 };
+enum class DnsType : uint16_t {
+  kA = 1,
+  kNs = 2,
+  kCname = 5,
+  kSoa = 6,
+  kTxt = 16,
+  kAaaa = 28,
+  kCaa = 257,  // RFC 8659
+};
 std::string_view to_string(DnsType type) noexcept;  // "A", "NS", ...
 
 struct DnsRecord {
@@ -61,14 +69,15 @@ struct DnsRecord {
   DnsType type = DnsType::kA;
   uint32_t ttl = 0;
   // A/AAAA: the address as text; NS/CNAME: the target name (absolute, lower case);
-  // SOA: the primary server (MNAME); TXT: its character-strings concatenated.
+  // SOA: the primary server (MNAME); TXT: its character-strings concatenated;
+  // CAA: "FLAGS TAG VALUE" (flags in decimal, the tag lower case, the value raw).
   std::string data;
 };
 
 struct DnsResponse {
   int rcode = 0;  // RFC 1035 §4.1.1: 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ...
   bool authoritative = false;      // the AA bit
-  std::vector<DnsRecord> answers;  // records of the six DnsTypes; others are skipped
+  std::vector<DnsRecord> answers;  // records of the seven DnsTypes; others are skipped
   std::vector<DnsRecord> authority;
 };
 
