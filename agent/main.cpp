@@ -126,13 +126,15 @@ int main(int argc, char** argv) {
   if (!agent_section) return usage_fail(agent_section.error().to_string());
   if (issue_cmd->parsed()) {
     return run_issue(*eff, issue,
-                     {agent_section->http01_listen, agent_section->hook_timeout_seconds});
+                     {agent_section->http01_listen, agent_section->tls_alpn_listen,
+                      agent_section->hook_timeout_seconds});
   }
   if (renew_cmd->parsed()) {
     // The timer's `acmectl renew` runs the same post hook, window and responder as the agent.
     if (renew.post_hook.empty()) renew.post_hook = agent_section->post_hook;
     if (renew.renew_before_days == 0) renew.renew_before_days = agent_section->renew_before_days;
     renew.shared_listen = agent_section->http01_listen;
+    renew.shared_tls_listen = agent_section->tls_alpn_listen;
     renew.hook_timeout_seconds = agent_section->hook_timeout_seconds;
     return run_renew(*eff, renew);
   }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "acme/dns01.hpp"
+#include "acme/host_port.hpp"
 #include "deploy/files.hpp"
 #include "log/log.hpp"
 
@@ -24,6 +25,7 @@ std::string to_json(const ChallengeSettings& s) {
   nlohmann::json j{{"challenge", s.challenge},
                    {"http01_listen", s.http01_listen},
                    {"webroot", s.webroot},
+                   {"tls_alpn_listen", s.tls_alpn_listen},
                    {"dns_provider", s.dns_provider},
                    {"dns_exec", s.dns_exec},
                    {"rfc2136_server", s.rfc2136_server},
@@ -59,6 +61,7 @@ ChallengeSettings challenge_settings_from_json(const std::string& text) {
   str("challenge", s.challenge);
   str("http01_listen", s.http01_listen);
   str("webroot", s.webroot);
+  str("tls_alpn_listen", s.tls_alpn_listen);
   str("dns_provider", s.dns_provider);
   str("dns_exec", s.dns_exec);
   str("rfc2136_server", s.rfc2136_server);
@@ -222,10 +225,34 @@ acme::Result<std::string> rfc2136_tsig_secret(const ChallengeSettings& s) {
   return text;
 }
 
+acme::Result<void> check_identifiers_for_challenge(const std::vector<acme::Identifier>& ids,
+                                                   const std::string& challenge) {
+  for (const auto& id : ids) {
+    if (challenge == "dns-01" && id.type == "ip") {
+      return usage("--challenge dns-01 cannot prove the IP address " + id.value +
+                   " (RFC 8738: use http-01 or tls-alpn-01)");
+    }
+    if (challenge == "tls-alpn-01" && id.value.rfind("*.", 0) == 0) {
+      return usage("--challenge tls-alpn-01 cannot prove the wildcard " + id.value +
+                   " (RFC 8737: use dns-01)");
+    }
+  }
+  return acme::ok();
+}
+
 acme::Result<void> check_challenge_settings(const ChallengeSettings& s) {
-  if (s.challenge != "http-01" && s.challenge != "dns-01") {
+  if (s.challenge != "http-01" && s.challenge != "dns-01" && s.challenge != "tls-alpn-01") {
     return make_error(Errc::kInvalidInput,
-                      "--challenge " + s.challenge + ": use http-01 or dns-01");
+                      "--challenge " + s.challenge + ": use http-01, dns-01 or tls-alpn-01");
+  }
+  if (s.challenge == "tls-alpn-01") {
+    // --webroot / --http01-listen may come from [defaults]: ignored for tls-alpn-01.
+    if (!s.tls_alpn_listen.empty()) {
+      if (auto r = acme::parse_listen_address(s.tls_alpn_listen, "--tls-alpn-listen"); !r) {
+        return std::move(r).error();
+      }
+    }
+    return acme::ok();
   }
   if (s.challenge == "http-01") {
     if (!s.webroot.empty() && !s.http01_listen.empty()) {
@@ -268,10 +295,20 @@ acme::Result<SolverBundle> make_dns01_solver(const ChallengeSettings& s, acme::C
 }  // namespace
 
 acme::Result<SolverBundle> make_solver(const ChallengeSettings& s, acme::Http01Responder* shared,
-                                       acme::Clock* clock) {
+                                       acme::Clock* clock, acme::TlsAlpn01Responder* shared_tls) {
   ACME_CHECK(check_challenge_settings(s));
   if (s.challenge == "dns-01") return make_dns01_solver(s, clock ? *clock : acme::system_clock());
   SolverBundle b;
+  if (s.challenge == "tls-alpn-01") {
+    acme::TlsAlpn01Responder* responder = shared_tls;
+    if (responder == nullptr) {
+      ACME_ASSIGN(b.tls_responder, acme::TlsAlpn01Responder::start(
+                                       s.tls_alpn_listen.empty() ? ":443" : s.tls_alpn_listen));
+      responder = b.tls_responder.get();
+    }
+    b.solver = std::make_unique<acme::TlsAlpn01Solver>(*responder);
+    return b;
+  }
   if (!s.webroot.empty()) {
     b.solver = std::make_unique<acme::Http01WebrootSolver>(s.webroot);
     return b;

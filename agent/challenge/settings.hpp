@@ -9,13 +9,16 @@
 #include "acme/challenge.hpp"
 #include "acme/clock.hpp"
 #include "acme/result.hpp"
+#include "acme/tls_alpn01.hpp"
 
 namespace agent {
 
 struct ChallengeSettings {
-  std::string challenge = "http-01";  // http-01 | dns-01
+  std::string challenge = "http-01";  // http-01 | dns-01 | tls-alpn-01
   std::string http01_listen;          // built-in responder; empty: ":80"
   std::string webroot;                // or a webroot
+  // tls-alpn-01 (RFC 8737) listener; empty: the shared one ([agent] tls_alpn_listen), ":443"
+  std::string tls_alpn_listen;
   // dns-01
   std::string dns_provider;  // rfc2136 | exec
   std::string dns_exec;
@@ -47,6 +50,7 @@ void apply_challenge_env(ChallengeSettings& s);
 // A ready solver and whatever it needs kept alive (the responder).
 struct SolverBundle {
   std::unique_ptr<acme::Http01Responder> responder;
+  std::unique_ptr<acme::TlsAlpn01Responder> tls_responder;
   std::unique_ptr<acme::Solver> solver;
 };
 
@@ -54,9 +58,17 @@ struct SolverBundle {
 // port is reported before any order is created. `shared` (optional) is an already-running
 // responder to use instead of binding one (the agent's). `clock` (optional, default the
 // system clock) paces the dns-01 propagation check; a cancelled clock stops it.
+// `shared_tls` (optional): the agent's running tls-alpn-01 listener, used likewise.
 acme::Result<SolverBundle> make_solver(const ChallengeSettings& s,
                                        acme::Http01Responder* shared = nullptr,
-                                       acme::Clock* clock = nullptr);
+                                       acme::Clock* clock = nullptr,
+                                       acme::TlsAlpn01Responder* shared_tls = nullptr);
+
+// The identifiers this challenge can prove: dns-01 proves DNS names only (RFC 8738 §7: no
+// dns-01 for IP addresses); tls-alpn-01 no wildcard (RFC 8737 §3). kInvalidInput naming the
+// first identifier that cannot be proved.
+acme::Result<void> check_identifiers_for_challenge(const std::vector<acme::Identifier>& ids,
+                                                   const std::string& challenge);
 
 // Checks the settings without binding or connecting anything. For dns-01: a known provider
 // and its options (rfc2136: server ADDR:PORT, TSIG name, a base64 secret or a readable secret

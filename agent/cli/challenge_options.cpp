@@ -3,9 +3,11 @@
 namespace agent::cli {
 
 void add_challenge_options(CLI::App& cmd, ChallengeSettings& s) {
-  cmd.add_option("--challenge", s.challenge, "http-01 (default) or dns-01");
+  cmd.add_option("--challenge", s.challenge, "http-01 (default), dns-01 or tls-alpn-01");
   cmd.add_option("--http01-listen", s.http01_listen,
                  "Built-in HTTP-01 responder address ADDR:PORT (default :80)");
+  cmd.add_option("--tls-alpn-listen", s.tls_alpn_listen,
+                 "Built-in TLS-ALPN-01 listener address ADDR:PORT (default :443)");
   cmd.add_option("-w,--webroot", s.webroot, "Write HTTP-01 responses under DIR instead");
   cmd.add_option("--dns-provider", s.dns_provider, "DNS-01 provider: rfc2136 or exec");
   cmd.add_option("--dns-exec", s.dns_exec, "Program run as PATH present|cleanup FQDN VALUE");

@@ -91,6 +91,9 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
   ch.webroot = absolute_path(ch.webroot);
   auto ids = acme::normalize_identifiers(o.domains, /*allow_wildcard=*/ch.challenge == "dns-01");
   if (!ids) return fail(ids.error());
+  if (auto r = check_identifiers_for_challenge(*ids, ch.challenge); !r) {
+    return usage_fail(r.error().message);
+  }
   auto key_type = acme::parse_key_type(o.key_type);
   if (!key_type) return fail(key_type.error());
   const std::string name =
@@ -173,6 +176,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
     ps.acme = g;
     ps.order_timeout = std::chrono::seconds(o.timeout_seconds);
     ps.shared_listen = defaults.shared_listen;
+    ps.shared_tls_listen = defaults.shared_tls_listen;
     ps.quiet_failures = true;
     Pipeline pipeline(db, events, std::move(ps));
     result = pipeline.run(name, run_options);

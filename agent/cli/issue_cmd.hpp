@@ -24,7 +24,8 @@ struct IssueOptions {
 
 // What `issue` shares with the agent's config ([agent] http01_listen, hook timeout).
 struct IssueDefaults {
-  std::string shared_listen;  // where the shared responder answers; "" = ":80"
+  std::string shared_listen;      // where the shared responder answers; "" = ":80"
+  std::string shared_tls_listen;  // [agent] tls_alpn_listen; "" = ":443"
   int hook_timeout_seconds = 300;
 };
 

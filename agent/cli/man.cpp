@@ -320,6 +320,10 @@ Address of \fI/metrics\fR and \fI/healthz\fR (default 127.0.0.1:9469; \fBoff\fR:
 Address of the built-in HTTP-01 responder shared by every http-01 certificate
 (default :80).
 .TP
+.B tls_alpn_listen
+Address of the built-in TLS-ALPN-01 listener (RFC 8737) shared by every
+tls\-alpn\-01 certificate (default :443).
+.TP
 .B renew_before_days
 Renewal window in days, 1 to 365 (default 30), capped by the certificate's lifetime.
 .TP
@@ -365,10 +369,13 @@ Pick the alternate chain whose top issuer contains this text.
 This certificate's renewal window.
 .TP
 .B challenge
-\fBhttp\-01\fR (default) or \fBdns\-01\fR.
+\fBhttp\-01\fR (default), \fBdns\-01\fR or \fBtls\-alpn\-01\fR.
 .TP
 .B http01_listen
 This certificate's own HTTP-01 responder address.
+.TP
+.B tls_alpn_listen
+This certificate's own TLS-ALPN-01 listener address.
 .TP
 .B webroot
 Write HTTP-01 responses under this directory instead.

@@ -128,6 +128,7 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
     settings.acme = g;
     if (o.renew_before_days > 0) settings.renew_before_days = o.renew_before_days;
     settings.shared_listen = o.shared_listen;
+    settings.shared_tls_listen = o.shared_tls_listen;
     settings.quiet_failures = true;
     Pipeline pipeline(**store, events, settings);
     std::vector<std::string> renewed, failed;

@@ -14,6 +14,7 @@ struct RenewCmdOptions {
   int renew_before_days = 0;  // 0: config or 30
   // From [agent]: where the shared HTTP-01 responder answers when no agent runs.
   std::string shared_listen;
+  std::string shared_tls_listen;  // [agent] tls_alpn_listen
   int hook_timeout_seconds = 300;
 };
 

@@ -149,6 +149,8 @@ acme::Result<void> read_agent(const Reader& r, const toml::table& t, AgentSectio
       ACME_CHECK(r.listen(v, key, a.metrics_listen));
     } else if (key == "http01_listen") {
       ACME_CHECK(r.listen(v, key, a.http01_listen));
+    } else if (key == "tls_alpn_listen") {
+      ACME_CHECK(r.listen(v, key, a.tls_alpn_listen));
     } else if (key == "renew_before_days") {
       ACME_CHECK(r.integer(v, key, 1, 365, a.renew_before_days));
     } else if (key == "concurrency") {
@@ -173,11 +175,13 @@ acme::Result<bool> read_challenge_key(const Reader& r, std::string_view key, con
                                       ChallengeSettings& ch) {
   if (key == "challenge") {
     ACME_CHECK(r.str(v, key, ch.challenge));
-    if (ch.challenge != "http-01" && ch.challenge != "dns-01") {
-      return r.at(v.source(), "'challenge' must be http-01 or dns-01");
+    if (ch.challenge != "http-01" && ch.challenge != "dns-01" && ch.challenge != "tls-alpn-01") {
+      return r.at(v.source(), "'challenge' must be http-01, dns-01 or tls-alpn-01");
     }
   } else if (key == "http01_listen") {
     ACME_CHECK(r.listen(v, key, ch.http01_listen));
+  } else if (key == "tls_alpn_listen") {
+    ACME_CHECK(r.listen(v, key, ch.tls_alpn_listen));
   } else if (key == "webroot") {
     ACME_CHECK(r.str(v, key, ch.webroot));
   } else if (key == "dns_provider") {

@@ -25,7 +25,8 @@ struct AcmeSection {
 
 struct AgentSection {
   std::string metrics_listen = "127.0.0.1:9469";
-  std::string http01_listen;  // built-in responder shared by every http-01 certificate
+  std::string http01_listen;    // built-in responder shared by every http-01 certificate
+  std::string tls_alpn_listen;  // tls-alpn-01 listener shared likewise; "" = ":443"
   int renew_before_days = 30;
   int concurrency = 4;
   std::string post_hook;              // once after any renewal in a pass

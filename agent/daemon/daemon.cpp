@@ -121,6 +121,8 @@ class Daemon {
   std::unique_ptr<Store> store_;
   std::unique_ptr<acme::Http01Responder> responder_;
   std::string responder_listen_;
+  std::unique_ptr<acme::TlsAlpn01Responder> tls_responder_;
+  std::string tls_responder_listen_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   metrics::Registry registry_;
   CancellableClock clock_;
@@ -155,6 +157,8 @@ PipelineSettings Daemon::pipeline_settings() {
   s.shared_responder = responder_.get();
   // Where the shared responder really listens (or, without one, would).
   s.shared_listen = responder_ ? responder_listen_ : cfg_.agent.http01_listen;
+  s.shared_tls_responder = tls_responder_.get();
+  s.shared_tls_listen = tls_responder_ ? tls_responder_listen_ : cfg_.agent.tls_alpn_listen;
   s.clock = &clock_;
   return s;
 }
@@ -165,6 +169,7 @@ acme::Result<void> Daemon::sync_config() {
   for (const auto& c : cfg_.certificates) {
     ACME_ASSIGN(auto ids,
                 acme::normalize_identifiers(c.domains, c.challenge.challenge == "dns-01"));
+    ACME_CHECK(check_identifiers_for_challenge(ids, c.challenge.challenge));
     std::vector<std::string> domains;
     for (const auto& id : ids) domains.push_back(id.value);
     ACME_ASSIGN(auto existing, store_->find_certificate(c.name));
@@ -439,6 +444,25 @@ int Daemon::run() {
     responder_ = std::move(*r);
     responder_listen_ = listen;
     log->info("http-01 responder listening on {}", listen);
+  }
+  // Likewise one tls-alpn-01 listener (RFC 8737) for every tls-alpn-01 certificate.
+  bool needs_tls = false;
+  std::string tls_listen = cfg_.agent.tls_alpn_listen;
+  if (all) {
+    for (const auto& c : *all) {
+      const auto ch = challenge_settings_from_json(c.challenge_settings);
+      if (!c.managed || ch.challenge != "tls-alpn-01") continue;
+      needs_tls = true;
+      if (tls_listen.empty()) tls_listen = ch.tls_alpn_listen;
+    }
+  }
+  if (needs_tls) {
+    if (tls_listen.empty()) tls_listen = ":443";
+    auto r = acme::TlsAlpn01Responder::start(tls_listen);
+    if (!r) return fail(r.error().to_string());
+    tls_responder_ = std::move(*r);
+    tls_responder_listen_ = tls_listen;
+    log->info("tls-alpn-01 listener on {}", tls_listen);
   }
 
   if (!cfg_.agent.metrics_listen.empty() && cfg_.agent.metrics_listen != "off") {

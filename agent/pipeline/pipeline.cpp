@@ -336,6 +336,10 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     record_failure(rec, ids.error(), out);
     return out;
   }
+  if (auto r = check_identifiers_for_challenge(*ids, ch.challenge); !r) {
+    record_failure(rec, r.error(), out);
+    return out;
+  }
   auto key_type = acme::parse_key_type(rec.key_type);
   if (!key_type) {
     record_failure(rec, key_type.error(), out);
@@ -353,7 +357,16 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
       (ch.http01_listen.empty() || (settings.shared_responder != nullptr &&
                                     same_listen_address(ch.http01_listen, settings.shared_listen)));
   if (shared && settings.shared_responder == nullptr) ch.http01_listen = settings.shared_listen;
-  auto bundle = make_solver(ch, shared ? settings.shared_responder : nullptr, &clock);
+  // tls-alpn-01 alike, with the shared tls-alpn-01 listener.
+  const bool shared_tls = ch.challenge == "tls-alpn-01" &&
+                          (ch.tls_alpn_listen.empty() ||
+                           (settings.shared_tls_responder != nullptr &&
+                            same_listen_address(ch.tls_alpn_listen, settings.shared_tls_listen)));
+  if (shared_tls && settings.shared_tls_responder == nullptr) {
+    ch.tls_alpn_listen = settings.shared_tls_listen;
+  }
+  auto bundle = make_solver(ch, shared ? settings.shared_responder : nullptr, &clock,
+                            shared_tls ? settings.shared_tls_responder : nullptr);
   if (!bundle) {
     record_failure(rec, bundle.error(), out);
     return out;

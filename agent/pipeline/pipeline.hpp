@@ -15,6 +15,7 @@
 
 #include "acme/challenge.hpp"
 #include "acme/clock.hpp"
+#include "acme/tls_alpn01.hpp"
 #include "events/event_sink.hpp"
 #include "session/options.hpp"
 #include "session/session.hpp"
@@ -33,6 +34,9 @@ struct PipelineSettings {
   // certificate binds `shared_listen` ([agent] http01_listen; default ":80") for its order.
   acme::Http01Responder* shared_responder = nullptr;
   std::string shared_listen;
+  // Likewise for tls-alpn-01 ([agent] tls_alpn_listen; default ":443").
+  acme::TlsAlpn01Responder* shared_tls_responder = nullptr;
+  std::string shared_tls_listen;
   acme::Clock* clock = nullptr;    // default: the system clock
   HttpClientFactory http_factory;  // default: the real HTTP client
   // One-shot commands print a failure as their error line: log it at info, not warn.

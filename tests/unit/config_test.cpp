@@ -220,6 +220,27 @@ domains = ["example.org"]
   CHECK(c.certificates[1].name == "example.org");
 }
 
+TEST_CASE("config: default name of an IP address (RFC 8738): IPv4 as is, IPv6 as ip-...") {
+  const Config c = parsed(R"([[certificate]]
+domains = ["127.0.0.1"]
+[[certificate]]
+domains = ["::1"]
+[[certificate]]
+domains = ["2001:DB8:0:0::1", "a.example.com"]
+challenge = "tls-alpn-01"
+tls_alpn_listen = "[::]:8443"
+[agent]
+tls_alpn_listen = "127.0.0.1:8443"
+)");
+  REQUIRE(c.certificates.size() == 3);
+  CHECK(c.certificates[0].name == "127.0.0.1");
+  CHECK(c.certificates[1].name == "ip-__1");
+  CHECK(c.certificates[2].name == "ip-2001_db8__1");
+  CHECK(c.certificates[2].challenge.challenge == "tls-alpn-01");
+  CHECK(c.certificates[2].challenge.tls_alpn_listen == "[::]:8443");
+  CHECK(c.agent.tls_alpn_listen == "127.0.0.1:8443");
+}
+
 TEST_CASE("config: listen addresses") {
   for (const char* ok :
        {"127.0.0.1:9469", ":9469", "[::1]:9469", "[::]:0", "localhost:80", "off", ""}) {
@@ -307,8 +328,8 @@ TEST_CASE("config: key_type and challenge values") {
         "t.toml:3:12: 'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
   CHECK(error_of("[defaults]\nkey_type = \"ed25519\"\n") ==
         "t.toml:2:12: 'key_type' must be one of ec256, ec384, rsa2048, rsa3072, rsa4096");
-  CHECK(error_of(kCert + "challenge = \"tls-alpn-01\"\n") ==
-        "t.toml:3:13: 'challenge' must be http-01 or dns-01");
+  CHECK(error_of(kCert + "challenge = \"tls-sni-01\"\n") ==
+        "t.toml:3:13: 'challenge' must be http-01, dns-01 or tls-alpn-01");
 }
 
 TEST_CASE("config: certificate names and domains") {
