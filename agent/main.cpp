@@ -11,6 +11,7 @@
 #include "cli/doctor_cmd.hpp"
 #include "cli/gen_cmd.hpp"
 #include "cli/habits.hpp"
+#include "cli/import_cmd.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
 #include "cli/profiles_cmd.hpp"
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
   add_globals(*profiles_cmd);
   AccountCmdOptions account;
   const AccountCommands account_cmds = add_account_command(app, account, add_globals);
+  ImportCmdOptions import_opts;
+  const ImportCommands import_cmds = add_import_command(app, import_opts, add_globals);
   DoctorCmdOptions doctor;
   auto* doctor_cmd = add_doctor_command(app, doctor);
   add_globals(*doctor_cmd);
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
   if (delete_cmd->parsed()) return run_delete(*eff, del);
   if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);
   if (profiles_cmd->parsed()) return run_profiles(*eff);
+  if (import_cmds.import->parsed()) return run_import(import_cmds, *eff, import_opts);
   if (account_cmds.account->parsed()) return run_account(account_cmds, *eff, account);
   return kExitUsage;
 }

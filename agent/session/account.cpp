@@ -261,6 +261,30 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
   return acme::ok();
 }
 
+acme::Result<std::string> import_account(Store& store, const std::string& state_dir,
+                                         const std::string& directory_url,
+                                         const acme::PrivateKey& key,
+                                         const std::string& account_url,
+                                         const std::string& contact) {
+  ACME_ASSIGN(auto lock, lock_accounts(state_dir));
+  ACME_ASSIGN(auto record, store.find_account(directory_url));
+  if (record && !record->account_url.empty()) {
+    if (record->account_url == account_url) return record->key_path;
+    return make_error(Errc::kInvalidInput,
+                      "acmectl already has the account " + record->account_url + " for " +
+                          directory_url + "; importing " + account_url +
+                          " would replace it (a certificate renews under one account per CA)");
+  }
+  const std::string dir = account_dir(state_dir, directory_url);
+  const std::string key_path = dir + "/account.key";
+  ACME_ASSIGN(auto pem, key.to_pem());
+  ACME_CHECK(make_dirs(dir, 0700));
+  ACME_CHECK(atomic_write(key_path, pem, 0600));
+  ACME_CHECK(store.upsert_account({directory_url, key_path, account_url, contact}));
+  logger("account")->info("account url={} imported (key {})", account_url, key_path);
+  return key_path;
+}
+
 acme::Result<void> reregister_account(Session& s, Store& store, const GlobalOptions& g,
                                       const std::string& state_dir) {
   ACME_ASSIGN(auto lock, lock_accounts(state_dir));

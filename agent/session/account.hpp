@@ -34,6 +34,17 @@ acme::Result<std::optional<acme::ExternalAccountBinding>> eab_from(const GlobalO
 // True when e is the CA saying it does not know the account (RFC 8555 §7.3.1).
 bool is_account_does_not_exist(const acme::Error& e);
 
+// `acmectl import`: records an account another client registered (its key and URL) as this
+// state dir's account for directory_url, under the account lock, without asking the CA. The
+// key goes to STATE/accounts/HOST-HASH/account.key (0600). Refused (kInvalidInput, nothing
+// written) when another account is already recorded for that directory; the same account
+// URL again is accepted and changes nothing. Returns the key path.
+acme::Result<std::string> import_account(Store& store, const std::string& state_dir,
+                                         const std::string& directory_url,
+                                         const acme::PrivateKey& key,
+                                         const std::string& account_url,
+                                         const std::string& contact);
+
 // Account key rollover (`acmectl account rollover`) writes the new key next to the old one
 // as KEY.next before asking the CA. ensure_account finishes an interrupted rollover when it
 // finds that file: if the CA knows the new key, it becomes KEY (the old one is kept as
