@@ -48,6 +48,9 @@ ACMECTL_DEB_PACKAGES=(
   bind9
   bind9-dnsutils
   libldns-dev
+  # `acmectl import`: state made by the real other clients
+  certbot
+  lego
   # fuzzing (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer, llvm-symbolizer for reports
   clang-14
   libclang-rt-14-dev

@@ -110,6 +110,27 @@ int run_doctor_cmd(const GlobalOptions& cmdline, const DoctorCmdOptions& o) {
   const bool settings_given =
       o.cmd != nullptr && (o.cmd->count("--challenge") + o.cmd->count("--http01-listen") +
                            o.cmd->count("--webroot") + o.cmd->count("--dns-provider")) > 0;
+  // [[certificate]] entries the agent has not recorded yet count as recorded.
+  if (!d.config_path.empty()) {
+    if (auto cfg = load_config(d.config_path)) {
+      for (const auto& cc : cfg->certificates) {
+        const std::string name = normalize_cert_name(cc.name);
+        const bool known = std::any_of(records.begin(), records.end(),
+                                       [&](const CertificateRecord& r) { return r.name == name; });
+        if (known) continue;
+        CertificateRecord r;
+        r.name = name;
+        r.domains = cc.domains;
+        r.challenge = cc.challenge.challenge;
+        r.challenge_settings = to_json(cc.challenge);
+        r.http01_listen = cc.challenge.http01_listen;
+        r.webroot = cc.challenge.webroot;
+        r.server = cc.server;
+        r.deploy_hook = cc.deploy_hook;
+        records.push_back(std::move(r));
+      }
+    }
+  }
   if (o.domains.empty()) {
     for (const auto& c : records) {
       if (c.managed) d.targets.push_back(target_of(c));

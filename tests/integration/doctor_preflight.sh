@@ -182,7 +182,31 @@ expect_rc 1 doctor -d web.doctor.test --http01-listen "127.0.0.1:$responder" \
 check_status directory error
 ok "unreachable directory: $(detail directory)"
 
-# 9. Unsafe files: a state dir others may write is an error naming it.
+# 9. The config: its [[certificate]] entries are checked without -d; a broken config is
+# an error naming the file and line.
+cat >"$TMP/acmectl.toml" <<TOML
+[acme]
+server = "$PEBBLE_DIR_URL"
+ca_bundle = "$PEBBLE_CA_BUNDLE"
+
+[[certificate]]
+name = "cfg"
+domains = ["web.doctor.test", "permit.doctor.test"]
+http01_listen = "127.0.0.1:$responder"
+TOML
+expect_rc 0 doctor --config "$TMP/acmectl.toml" --state-dir "$state" --dns-resolver "$dns" \
+  --caa-identity pebble.test --http-port "$nginx_ok" --json
+check_status config ok
+check_status http-01 ok,ok
+ok "config certificates checked: $(detail config)"
+printf '[agent]\nrenew_befor = 3\n' >"$TMP/broken.toml"
+expect_rc 1 doctor --config "$TMP/broken.toml" -d web.doctor.test \
+  --http01-listen "127.0.0.1:$responder" "${common[@]}" --http-port "$nginx_ok"
+check_status config error
+assert_match "$(detail config)" "broken.toml:2:.*renew_befor" "config detail"
+ok "broken config: $(detail config)"
+
+# 10. Unsafe files: a state dir others may write is an error naming it.
 mkdir -p "$TMP/open"
 chmod 0777 "$TMP/open"
 expect_rc 1 doctor -d web.doctor.test --http01-listen "127.0.0.1:$responder" \
@@ -192,7 +216,7 @@ check_status permissions error
 assert_match "$(detail permissions)" "state dir $TMP/open has mode 0777" "permissions"
 ok "unsafe state dir: $(detail permissions)"
 
-# 10. The table on a terminal (script(1) gives it one).
+# 11. The table on a terminal (script(1) gives it one).
 if command -v script >/dev/null; then
   script -qec "$ACMECTL doctor -d web.doctor.test --http01-listen 127.0.0.1:$responder --http-port $nginx_ok --state-dir $state --server $PEBBLE_DIR_URL --ca-bundle $PEBBLE_CA_BUNDLE --dns-resolver $dns --caa-identity pebble.test" /dev/null >"$TMP/table" </dev/null || fail "doctor on a tty failed: $(cat "$TMP/table")"
   grep -q '^CHECK ' "$TMP/table" || fail "no table on a terminal: $(cat "$TMP/table")"

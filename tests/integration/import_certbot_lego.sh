@@ -99,6 +99,19 @@ assert_eq "$(pebble_accounts)" "$accounts0" "Pebble accounts after the renewal"
 assert_eq "$(($(pebble_new_orders) - orders0))" 1 "orders for the renewal"
 ok "acmectl renewed cb.example.test at $live with certbot's account: no new account, one order, deploy hook ran"
 
+# doctor on the imported state: every recorded certificate (no -d), with its own settings
+# (the responder on Pebble's http-01 port; pebble-challtestsrv answers A 127.0.0.1).
+expect_rc 0 doctor --state-dir "$state" "${ca[@]}" --dns-resolver "$CHALLTESTSRV_DNS" \
+  --caa-identity pebble.test --http-port "$PEBBLE_HTTP_PORT" --json
+assert_eq "$(jq -r '[.checks[] | select(.check == "http-01") | .status] | join(",")' "$OUT_FILE")" \
+  ok,ok "http-01 of both recorded names"
+jq -e --arg k "$live/privkey.pem" '.checks | any(.check == "permissions" and .subject == $k and .status == "ok")' \
+  "$OUT_FILE" >/dev/null || fail "doctor did not check $live/privkey.pem: $(cat "$OUT_FILE")"
+expect_rc 0 doctor -d www.cb.example.test --state-dir "$state" "${ca[@]}" \
+  --dns-resolver "$CHALLTESTSRV_DNS" --caa-identity pebble.test --http-port "$PEBBLE_HTTP_PORT" --json
+assert_eq "$(jq -r '[.checks[] | select(.check == "http-01") | .subject] | length' "$OUT_FILE")" 1 "checked names"
+ok "doctor checks the imported certificate with its recorded settings"
+
 # The same again: already recorded. lego's account into this state: a clash.
 expect_one_line_error import certbot "$cbconf" --state-dir "$state" "${ca[@]}"
 assert_match "$ERR_LINE" "a certificate named cb.example.test is already recorded" "error"
