@@ -205,19 +205,22 @@ acme::Result<ImportPlan> read_certbot(const std::string& dir, const std::string&
     if (account_id.empty()) account_id = account;
     plan.certificates.push_back(std::move(c));
   }
+  if (plan.certificates.empty()) {
+    std::string found;
+    for (const auto& s : other_servers) found += (found.empty() ? "" : ", ") + s;
+    std::string why;
+    for (const auto& s : plan.skipped) why += (why.empty() ? "" : "; ") + s;
+    return make_error(Errc::kInvalidInput,
+                      "certbot state " + dir + " has no certificate to import for --server " +
+                          directory_url +
+                          (!found.empty() ? " (found: " + found + ")"
+                                          : (why.empty() ? std::string() : ": " + why)));
+  }
   for (const char* d : {"deploy", "post", "pre"}) {
     for (const auto& h : hook_scripts(dir + "/renewal-hooks/" + d)) {
       plan.skipped.push_back("hook " + h + " (renewal-hooks/" + d +
                              ") not mapped: set it as a deploy hook or [agent] post_hook");
     }
-  }
-  if (plan.certificates.empty()) {
-    std::string servers;
-    for (const auto& s : other_servers) servers += (servers.empty() ? "" : ", ") + s;
-    return make_error(Errc::kInvalidInput,
-                      "certbot state " + dir + " has no certificate to import for --server " +
-                          directory_url +
-                          (servers.empty() ? std::string() : " (found: " + servers + ")"));
   }
 
   // RFC 8555 accounts live at accounts/<directory URL without https://>/<id>/.

@@ -131,6 +131,23 @@ cmp -s "$TMP/state-copy/live/cb.example.test/fullchain.pem" "$live/fullchain.pem
   fail "--copy changed certbot's files"
 ok "--copy: files copied into OUT, certbot's untouched"
 
+# certbot's webroot authenticator maps to a webroot; a DNS authenticator cannot be mapped
+# (refused, naming it) unless --http01-listen says how to answer instead.
+cp -a "$cbconf" "$TMP/cbweb"
+sed -i -e "s#$cbconf#$TMP/cbweb#g" -e 's/^authenticator = standalone/authenticator = webroot\nwebroot_path = \/var\/www\/cb,/' \
+  "$TMP/cbweb/renewal/cb.example.test.conf"
+expect_rc 0 import certbot "$TMP/cbweb" --state-dir "$TMP/state-web" --copy "${ca[@]}" --json
+assert_eq "$(jq -r '.certificates[0].webroot' "$OUT_FILE")" /var/www/cb "webroot"
+sed -i -e 's/^authenticator = webroot/authenticator = dns-cloudflare/' \
+  "$TMP/cbweb/renewal/cb.example.test.conf"
+expect_one_line_error import certbot "$TMP/cbweb" --state-dir "$TMP/state-dns" --copy "${ca[@]}"
+assert_match "$ERR_LINE" "authenticator 'dns-cloudflare' cannot be mapped" "error"
+assert_absent "$TMP/state-dns"
+expect_rc 0 import certbot "$TMP/cbweb" --state-dir "$TMP/state-dns" --copy "${ca[@]}" \
+  --http01-listen 127.0.0.1:8402 --json
+assert_eq "$(jq -r '.certificates[0].http01_listen' "$OUT_FILE")" 127.0.0.1:8402 "override"
+ok "certbot webroot mapped; dns-cloudflare refused unless --http01-listen"
+
 # ---- lego ---------------------------------------------------------------------
 state2=$TMP/state-lego
 lg_before=$(find "$lg" -type f -print0 | sort -z | xargs -0 sha256sum)
