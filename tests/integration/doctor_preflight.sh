@@ -12,7 +12,7 @@ command -v named >/dev/null || [[ -x /usr/sbin/named ]] || fail "named not insta
 command -v nginx >/dev/null || fail "nginx not installed"
 named_bin=$(command -v named || echo /usr/sbin/named)
 
-read -r dns_port nginx_ok nginx_bad responder closed < <(free_ports 5 | paste -sd' ')
+read -r dns_port nginx_ok nginx_bad responder closed nginx_web < <(free_ports 6 | paste -sd' ')
 secret=$(openssl rand -base64 32)
 ns=$TMP/named
 mkdir -p "$ns"
@@ -94,6 +94,12 @@ nginx_conf "$prefix" "  server {
     listen 127.0.0.1:$nginx_bad;
     server_name _;
     location / { return 404; }
+  }
+  server {
+    listen 127.0.0.1:$nginx_web;
+    server_name _;
+    location /.well-known/acme-challenge/ { root $TMP/webroot; }
+    location / { return 404; }
   }"
 nginx_run "$prefix" "$nginx_ok"
 expect_rc 0 doctor -d web.doctor.test --http01-listen "127.0.0.1:$responder" \
@@ -109,6 +115,14 @@ grep -q 'GET /.well-known/acme-challenge/' "$prefix/access.log" ||
 ok "no CAA, resolves here, nginx proxies to the responder, Pebble's directory and clock: exit 0"
 log "http-01: $(detail http-01)"
 log "clock: $(detail clock)"
+
+# The same through a webroot nginx serves: the token is written there and removed.
+mkdir -p "$TMP/webroot"
+chmod 0711 "$TMP" # nginx workers (nobody) read the webroot
+expect_rc 0 doctor -d web.doctor.test --webroot "$TMP/webroot" --http-port "$nginx_web" "${common[@]}"
+check_status http-01 ok
+assert_no_files "$TMP/webroot"
+ok "webroot served by nginx: $(detail http-01)"
 
 # 2. nginx without the proxy location: the http-01 check fails naming the URL.
 expect_rc 1 doctor -d web.doctor.test --http01-listen "127.0.0.1:$responder" \
