@@ -78,9 +78,14 @@ acme::Result<ImportResult> apply_import(Store& store, const ImportPlan& plan,
   }
   const std::string out_root =
       settings.out_root.empty() ? settings.state_dir + "/live" : settings.out_root;
-  for (const auto& c : plan.certificates) {
-    if (settings.copy || c.live_dir.empty()) ACME_CHECK(check_certificate_files(out_root, c.name));
-  }
+  // Renewing in place (certbot's live/NAME without --copy) installs into the live dir's
+  // parent; the files there are the same certificate and key, now in acmectl's versioned
+  // layout, so the version kept for a rollback after the first renewal is a real one.
+  auto root_of = [&](const ImportedCertificate& c) {
+    return settings.copy || c.live_dir.empty() ? out_root
+                                               : c.live_dir.substr(0, c.live_dir.rfind('/'));
+  };
+  for (const auto& c : plan.certificates) ACME_CHECK(check_certificate_files(root_of(c), c.name));
 
   ImportResult result;
   ACME_ASSIGN(result.account_key_path,
@@ -98,18 +103,14 @@ acme::Result<ImportResult> apply_import(Store& store, const ImportPlan& plan,
     rec.server = plan.directory_url;
     rec.ca_bundle = settings.ca_bundle;
     rec.deploy_hook = c.deploy_hook;
-    if (settings.copy || c.live_dir.empty()) {
-      const std::vector<FileSpec> files = {
-          {"privkey.pem", c.key_pem, 0600},
-          {"cert.pem", c.cert_pem, 0644},
-          {"chain.pem", c.chain_pem, 0644},
-          {"fullchain.pem", c.cert_pem + c.chain_pem, 0644},
-      };
-      ACME_CHECK(install_certificate_files(out_root, c.name, files));
-      rec.out_dir = out_root + "/" + c.name;
-    } else {
-      rec.out_dir = c.live_dir;
-    }
+    const std::vector<FileSpec> files = {
+        {"privkey.pem", c.key_pem, 0600},
+        {"cert.pem", c.cert_pem, 0644},
+        {"chain.pem", c.chain_pem, 0644},
+        {"fullchain.pem", c.cert_pem + c.chain_pem, 0644},
+    };
+    ACME_CHECK(install_certificate_files(root_of(c), c.name, files));
+    rec.out_dir = root_of(c) + "/" + c.name;
     auto info = acme::inspect_certificate(c.cert_pem);
     if (info) {
       rec.not_before = to_unix(info->not_before);

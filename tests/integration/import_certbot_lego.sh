@@ -28,7 +28,7 @@ REQUESTS_CA_BUNDLE=$PEBBLE_CA_BUNDLE certbot certonly --standalone \
   -d cb.example.test -d www.cb.example.test --deploy-hook "touch $TMP/hook-ran" \
   --config-dir "$cb/config" --work-dir "$cb/work" --logs-dir "$cb/logs" \
   --agree-tos -m certbot@example.com --non-interactive >"$TMP/certbot.log" 2>&1 ||
-  fail "certbot failed: $(tail -n 20 "$TMP/certbot.log")"
+  fail "certbot failed: $(tail -n 20 "$TMP/certbot.log" "$cb/logs/letsencrypt.log" 2>&1)"
 cbconf=$cb/config
 cb_account=$(jq -r .uri "$cbconf"/accounts/*/*/*/regr.json)
 ok "certbot issued cb.example.test (account $cb_account)"
@@ -84,6 +84,12 @@ assert_mode "$(sqlite3 "$state/acmectl.db" "select key_path from accounts")" 600
 assert_eq "$(sqlite3 "$state/acmectl.db" "select serial from certificates")" \
   "$(norm_serial "$serial0")" "recorded serial"
 assert_eq "$(pebble_accounts)" "$accounts0" "Pebble accounts after the import"
+# live/NAME keeps its paths and its certificate, now in acmectl's versioned layout; certbot's
+# archive/ is untouched.
+[[ -L "$live" ]] || fail "$live is not acmectl's version link"
+assert_eq "$(cert_serial "$live/cert.pem")" "$serial0" "serial at $live after the import"
+assert_mode "$live/privkey.pem" 600
+cmp -s "$live/privkey.pem" "$cbconf/archive/cb.example.test/privkey1.pem" || fail "the key changed"
 ok "certbot imported: account $cb_account, no request to the CA"
 
 orders0=$(pebble_new_orders)
