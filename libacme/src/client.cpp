@@ -227,7 +227,8 @@ std::chrono::milliseconds Client::next_delay(std::chrono::milliseconds current,
 namespace {
 
 std::string challenge_failure(const Authorization& a) {
-  std::string out = "authorization for " + a.identifier.value + " is " + a.status;
+  std::string out =
+      "authorization for " + a.identifier.value + " is " + std::string(to_string(a.status));
   for (const auto& c : a.challenges) {
     if (c.error) {
       out += ": " + c.type + " " + c.error->describe();
@@ -255,8 +256,8 @@ Result<Authorization> Client::poll_authorization(const std::string& url,
     auto a = parse_authorization(j);
     if (!a) return std::move(a).error().context("authorization " + url);
     a->url = url;
-    if (a->status == "valid") return a;
-    if (a->status != "pending") {
+    if (a->status == AuthorizationStatus::kValid) return a;
+    if (a->status != AuthorizationStatus::kPending) {
       Error e = make_error(Errc::kValidation, challenge_failure(*a));
       for (const auto& c : a->challenges) {
         if (c.error) e.problem = c.error;
@@ -269,7 +270,7 @@ Result<Authorization> Client::poll_authorization(const std::string& url,
   }
 }
 
-Result<Order> Client::poll_order(const std::string& url, const std::vector<std::string>& want,
+Result<Order> Client::poll_order(const std::string& url, const std::vector<OrderStatus>& want,
                                  const PollOptions& options,
                                  std::optional<std::chrono::seconds> first_retry_after) {
   const auto deadline = clock_.steady_now() + options.timeout;
@@ -285,7 +286,7 @@ Result<Order> Client::poll_order(const std::string& url, const std::vector<std::
     if (clock_.cancelled()) return make_error(Errc::kCancelled, "stopped while polling " + url);
     ACME_ASSIGN(auto order, get_order(url));
     if (std::find(want.begin(), want.end(), order.status) != want.end()) return order;
-    if (order.status == "invalid") {
+    if (order.status == OrderStatus::kInvalid) {
       Error e = make_error(Errc::kValidation, "order " + url + " is invalid");
       e.problem = order.error;
       return e;

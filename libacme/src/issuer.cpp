@@ -39,9 +39,9 @@ Result<IssuedCertificate> Issuer::issue(const IssueRequest& request) {
   if (!request.order_url.empty()) {
     // A resumed order is only usable while it can still complete with what we hold.
     auto existing = client_.get_order(request.order_url);
-    if (existing && existing->status != "invalid" &&
-        (request.key_pem.size() > 0 ||
-         (existing->status != "processing" && existing->status != "valid"))) {
+    if (existing && existing->status != OrderStatus::kInvalid &&
+        (request.key_pem.size() > 0 || (existing->status != OrderStatus::kProcessing &&
+                                        existing->status != OrderStatus::kValid))) {
       order = std::move(*existing);
       resumed = true;
     }
@@ -69,7 +69,8 @@ Result<IssuedCertificate> Issuer::issue(const IssueRequest& request) {
     // RFC 8555 §7.5.2: deactivate what we left pending so it does not linger.
     for (const auto& url : pending) {
       auto a = client_.get_authorization(url);
-      if (a && a->status == "pending") (void)client_.deactivate_authorization(url);
+      if (a && a->status == AuthorizationStatus::kPending)
+        (void)client_.deactivate_authorization(url);
     }
   }
   return result;
@@ -82,17 +83,17 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
   std::vector<std::pair<std::string, Challenge>> to_respond;  // authz url, challenge
   int reused = 0;
   const std::string type = solver_.challenge_type();
-  if (order.status == "pending") {
+  if (order.status == OrderStatus::kPending) {
     for (const auto& url : order.authorizations) {
       auto authz = client_.get_authorization(url);
       if (!authz) return std::move(authz).error();
-      if (authz->status == "valid") {
+      if (authz->status == AuthorizationStatus::kValid) {
         ++reused;  // RFC 8555 §7.1.4: reused authorization, nothing to prove
         continue;
       }
-      if (authz->status != "pending") {
-        return make_error(Errc::kValidation,
-                          "authorization for " + authz->identifier.value + " is " + authz->status);
+      if (authz->status != AuthorizationStatus::kPending) {
+        return make_error(Errc::kValidation, "authorization for " + authz->identifier.value +
+                                                 " is " + std::string(to_string(authz->status)));
       }
       const Challenge* ch = authz->find_challenge(type);
       if (ch == nullptr) {
@@ -110,7 +111,7 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
       if (auto r = solver_.present(ctx); !r) {
         return std::move(r).error().context("present " + type + " for " + ctx.identifier.value);
       }
-      if (ch->status == "pending") to_respond.emplace_back(url, *ch);
+      if (ch->status == ChallengeStatus::kPending) to_respond.emplace_back(url, *ch);
     }
   }
   step("authorizations", t,
@@ -136,15 +137,16 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
   step("validation", t, std::to_string(to_respond.size()) + " challenges");
 
   t = clock_.steady_now();
-  if (order.status == "pending") {
+  if (order.status == OrderStatus::kPending) {
     // Every authorization is valid now, so the order is normally "ready" already: look
     // once at once, and only poll (with its initial delay) when the CA lags behind.
     ACME_ASSIGN(order, client_.get_order(order.url));
-    if (order.status == "pending") {
-      ACME_ASSIGN(order, client_.poll_order(order.url, {"ready", "valid"}, request.poll));
+    if (order.status == OrderStatus::kPending) {
+      ACME_ASSIGN(order, client_.poll_order(order.url, {OrderStatus::kReady, OrderStatus::kValid},
+                                            request.poll));
     }
   }
-  if (order.status == "invalid") {
+  if (order.status == OrderStatus::kInvalid) {
     Error e = make_error(Errc::kValidation, "order " + order.url + " is invalid");
     e.problem = order.error;
     return e;
@@ -159,12 +161,13 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
   if (key_pem.empty()) {
     ACME_ASSIGN(key_pem, cert_key.to_pem());
   }
-  if (order.status == "ready") {
+  if (order.status == OrderStatus::kReady) {
     ACME_ASSIGN(auto csr, make_csr_der(cert_key, request.identifiers));
     ACME_ASSIGN(order, client_.finalize(order, csr));
   }
-  if (order.status != "valid") {
-    ACME_ASSIGN(order, client_.poll_order(order.url, {"valid"}, request.poll, order.retry_after));
+  if (order.status != OrderStatus::kValid) {
+    ACME_ASSIGN(order, client_.poll_order(order.url, {OrderStatus::kValid}, request.poll,
+                                          order.retry_after));
   }
   if (order.certificate.empty()) {
     return make_error(Errc::kProtocol, "order " + order.url + " is valid but has no certificate");

@@ -28,6 +28,31 @@ std::optional<Identifier> identifier_member(const nlohmann::json& j) {
 
 }  // namespace
 
+std::string Problem::acme_type() const {
+  if (type.rfind(kAcmeErrorPrefix, 0) == 0) return type.substr(kAcmeErrorPrefix.size());
+  return type;
+}
+
+std::string Problem::describe() const {
+  std::string out = acme_type();
+  if (!detail.empty()) out += ": " + detail;
+  if (!subproblems.empty()) {
+    out += " (";
+    bool first = true;
+    for (const auto& sub : subproblems) {
+      if (!first) out += "; ";
+      first = false;
+      if (sub.identifier) out += sub.identifier->value + ": ";
+      std::string t = sub.type;
+      if (t.rfind(kAcmeErrorPrefix, 0) == 0) t = t.substr(kAcmeErrorPrefix.size());
+      out += t;
+      if (!sub.detail.empty()) out += ": " + sub.detail;
+    }
+    out += ")";
+  }
+  return out;
+}
+
 std::optional<Problem> parse_problem(std::string_view body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;

@@ -23,31 +23,6 @@ const char* to_string(Errc code) noexcept {
   return "unknown";
 }
 
-std::string Problem::acme_type() const {
-  if (type.rfind(kAcmeErrorPrefix, 0) == 0) return type.substr(kAcmeErrorPrefix.size());
-  return type;
-}
-
-std::string Problem::describe() const {
-  std::string out = acme_type();
-  if (!detail.empty()) out += ": " + detail;
-  if (!subproblems.empty()) {
-    out += " (";
-    bool first = true;
-    for (const auto& sub : subproblems) {
-      if (!first) out += "; ";
-      first = false;
-      if (sub.identifier) out += sub.identifier->value + ": ";
-      std::string t = sub.type;
-      if (t.rfind(kAcmeErrorPrefix, 0) == 0) t = t.substr(kAcmeErrorPrefix.size());
-      out += t;
-      if (!sub.detail.empty()) out += ": " + sub.detail;
-    }
-    out += ")";
-  }
-  return out;
-}
-
 std::string Error::to_string() const {
   std::string out = message;
   if (problem) {

@@ -3,8 +3,11 @@
 
 #include <time.h>
 
+#include <array>
 #include <initializer_list>
+#include <utility>
 
+#include "acme/escape.hpp"
 #include "acme/problem.hpp"
 
 namespace acme {
@@ -21,6 +24,55 @@ std::string str(const json& j, const char* key) {
 Error missing(const char* what, const char* field) {
   return make_error(Errc::kProtocol,
                     std::string(what) + " object has no valid \"" + field + "\" field");
+}
+
+template <class E, std::size_t N>
+std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
+  }
+  return "unknown";
+}
+
+template <class E, std::size_t N>
+std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& table,
+                          std::string_view text) {
+  for (const auto& [v, name] : table) {
+    if (name == text) return v;
+  }
+  return std::nullopt;
+}
+
+constexpr std::array<std::pair<OrderStatus, std::string_view>, 5> kOrderStatuses{{
+    {OrderStatus::kPending, "pending"},
+    {OrderStatus::kReady, "ready"},
+    {OrderStatus::kProcessing, "processing"},
+    {OrderStatus::kValid, "valid"},
+    {OrderStatus::kInvalid, "invalid"},
+}};
+constexpr std::array<std::pair<AuthorizationStatus, std::string_view>, 6> kAuthorizationStatuses{{
+    {AuthorizationStatus::kPending, "pending"},
+    {AuthorizationStatus::kValid, "valid"},
+    {AuthorizationStatus::kInvalid, "invalid"},
+    {AuthorizationStatus::kDeactivated, "deactivated"},
+    {AuthorizationStatus::kExpired, "expired"},
+    {AuthorizationStatus::kRevoked, "revoked"},
+}};
+constexpr std::array<std::pair<ChallengeStatus, std::string_view>, 4> kChallengeStatuses{{
+    {ChallengeStatus::kPending, "pending"},
+    {ChallengeStatus::kProcessing, "processing"},
+    {ChallengeStatus::kValid, "valid"},
+    {ChallengeStatus::kInvalid, "invalid"},
+}};
+
+// The "status" member through `parse`; a missing or unknown value is a kProtocol error.
+template <class E, class Parse>
+Result<E> status_member(const json& j, const char* what, Parse parse) {
+  const std::string text = str(j, "status");
+  if (text.empty()) return missing(what, "status");
+  if (auto v = parse(text)) return *v;
+  return make_error(Errc::kProtocol, std::string(what) + " has an unknown status \"" +
+                                         escape_control(text.substr(0, 40)) + "\"");
 }
 
 // Copies the members `names` of `from` that are strings into `to`.
@@ -109,6 +161,23 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::st
 
 }  // namespace
 
+std::string_view to_string(OrderStatus status) noexcept { return name_of(kOrderStatuses, status); }
+std::string_view to_string(AuthorizationStatus status) noexcept {
+  return name_of(kAuthorizationStatuses, status);
+}
+std::string_view to_string(ChallengeStatus status) noexcept {
+  return name_of(kChallengeStatuses, status);
+}
+std::optional<OrderStatus> parse_order_status(std::string_view text) noexcept {
+  return value_of(kOrderStatuses, text);
+}
+std::optional<AuthorizationStatus> parse_authorization_status(std::string_view text) noexcept {
+  return value_of(kAuthorizationStatuses, text);
+}
+std::optional<ChallengeStatus> parse_challenge_status(std::string_view text) noexcept {
+  return value_of(kChallengeStatuses, text);
+}
+
 const Challenge* Authorization::find_challenge(std::string_view type) const {
   for (const auto& c : challenges) {
     if (c.type == type) return &c;
@@ -168,12 +237,11 @@ Result<Challenge> parse_challenge(const json& j) {
   Challenge c;
   c.type = str(j, "type");
   c.url = str(j, "url");
-  c.status = str(j, "status");
   c.token = str(j, "token");
   c.error = problem_member(j, "error");
   if (c.type.empty()) return missing("challenge", "type");
   if (c.url.empty()) return missing("challenge", "url");
-  if (c.status.empty()) return missing("challenge", "status");
+  ACME_ASSIGN(c.status, status_member<ChallengeStatus>(j, "challenge", parse_challenge_status));
   return c;
 }
 
@@ -183,8 +251,8 @@ Result<Authorization> parse_authorization(const json& j) {
   auto id_it = j.find("identifier");
   if (id_it == j.end()) return missing("authorization", "identifier");
   ACME_ASSIGN(a.identifier, parse_identifier(*id_it));
-  a.status = str(j, "status");
-  if (a.status.empty()) return missing("authorization", "status");
+  ACME_ASSIGN(a.status,
+              status_member<AuthorizationStatus>(j, "authorization", parse_authorization_status));
   a.expires = str(j, "expires");
   if (auto w = j.find("wildcard"); w != j.end() && w->is_boolean()) a.wildcard = w->get<bool>();
   auto ch = j.find("challenges");
@@ -200,8 +268,7 @@ Result<Authorization> parse_authorization(const json& j) {
 Result<Order> parse_order(const json& j) {
   if (!j.is_object()) return make_error(Errc::kProtocol, "order is not a JSON object");
   Order o;
-  o.status = str(j, "status");
-  if (o.status.empty()) return missing("order", "status");
+  ACME_ASSIGN(o.status, status_member<OrderStatus>(j, "order", parse_order_status));
   o.expires = str(j, "expires");
   o.finalize = str(j, "finalize");
   o.certificate = str(j, "certificate");

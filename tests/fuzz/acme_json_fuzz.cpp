@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)a->find_challenge("dns-01");
   }
   if (auto o = acme::parse_order(j)) {
-    FUZZ_CHECK(!o->status.empty() && !o->finalize.empty());
+    FUZZ_CHECK(acme::to_string(o->status) != "unknown" && !o->finalize.empty());
     if (o->error) (void)o->error->describe();
   }
   if (auto r = acme::parse_renewal_info(j)) {

@@ -12,6 +12,7 @@
 
 #include "acme/certificate.hpp"
 #include "acme/issuer.hpp"
+#include "acme/types.hpp"
 #include "fake_acme_server.hpp"
 #include "fake_clock.hpp"
 #include "protocol_fixture.hpp"
@@ -161,7 +162,7 @@ TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.4, §7.5: order and authorizati
   auto order = client.new_order(names({"A.Example.test", "b.example.test"}));
   REQUIRE_MESSAGE(order.has_value(), (order ? "" : order.error().to_string()));
   CHECK(contains(order->url, "https://ca.test/order/"));
-  CHECK(order->status == "pending");
+  CHECK(order->status == OrderStatus::kPending);
   CHECK(order->identifiers ==
         std::vector<Identifier>{{"dns", "a.example.test"}, {"dns", "b.example.test"}});
   REQUIRE(order->authorizations.size() == 2);
@@ -171,21 +172,21 @@ TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.4, §7.5: order and authorizati
   REQUIRE(authz.has_value());
   CHECK(authz->url == order->authorizations[0]);
   CHECK(authz->identifier == Identifier{"dns", "a.example.test"});
-  CHECK(authz->status == "pending");
+  CHECK(authz->status == AuthorizationStatus::kPending);
   const Challenge* http = authz->find_challenge("http-01");
   REQUIRE(http != nullptr);
-  CHECK(http->status == "pending");
+  CHECK(http->status == ChallengeStatus::kPending);
   CHECK(http->token.size() == 43);
 
   SUBCASE("RFC 8555 §7.5.2: deactivating an authorization") {
     auto deactivated = client.deactivate_authorization(authz->url);
     REQUIRE(deactivated.has_value());
-    CHECK(deactivated->status == "deactivated");
+    CHECK(deactivated->status == AuthorizationStatus::kDeactivated);
     CHECK(server.authz_deactivations() == 1);
     CHECK(server.authz_status(authz->url) == "deactivated");
     auto polled = client.get_order(order->url);
     REQUIRE(polled.has_value());
-    CHECK(polled->status == "invalid");
+    CHECK(polled->status == OrderStatus::kInvalid);
   }
   SUBCASE("RFC 8555 §7.5.1: responding to a challenge POSTs {}") {
     auto chall = client.respond_challenge(http->url);
@@ -194,7 +195,7 @@ TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §7.4, §7.5: order and authorizati
     CHECK(server.challenge_responses() == 1);
     auto polled = client.poll_authorization(authz->url, PollOptions{});
     REQUIRE(polled.has_value());
-    CHECK(polled->status == "valid");
+    CHECK(polled->status == AuthorizationStatus::kValid);
   }
 }
 
@@ -400,7 +401,7 @@ TEST_CASE_FIXTURE(ProtocolFixture, "polling: first poll within 200 ms, then grow
 
   auto polled = client.poll_authorization(authz->url, PollOptions{});
   REQUIRE_MESSAGE(polled.has_value(), (polled ? "" : polled.error().to_string()));
-  CHECK(polled->status == "valid");
+  CHECK(polled->status == AuthorizationStatus::kValid);
   CHECK(server.requests("authz") - before == 5);
   const auto sleeps = clock.sleeps();
   REQUIRE(sleeps.size() >= 4);
@@ -569,6 +570,51 @@ TEST_CASE("RFC 8555 §7.3.4: newAccount with External Account Binding") {
   REQUIRE_MESSAGE(bound.has_value(), (bound ? "" : bound.error().to_string()));
   CHECK(server.eab_bindings() == 1);
   CHECK(server.violations().empty());
+}
+
+TEST_CASE("RFC 8555 §7.1.6: statuses are enums; an unknown status is a protocol error") {
+  for (auto st : {OrderStatus::kPending, OrderStatus::kReady, OrderStatus::kProcessing,
+                  OrderStatus::kValid, OrderStatus::kInvalid}) {
+    CHECK(parse_order_status(to_string(st)) == st);
+  }
+  for (auto st : {AuthorizationStatus::kPending, AuthorizationStatus::kValid,
+                  AuthorizationStatus::kInvalid, AuthorizationStatus::kDeactivated,
+                  AuthorizationStatus::kExpired, AuthorizationStatus::kRevoked}) {
+    CHECK(parse_authorization_status(to_string(st)) == st);
+  }
+  for (auto st : {ChallengeStatus::kPending, ChallengeStatus::kProcessing, ChallengeStatus::kValid,
+                  ChallengeStatus::kInvalid}) {
+    CHECK(parse_challenge_status(to_string(st)) == st);
+  }
+  CHECK_FALSE(parse_order_status("Valid").has_value());
+  CHECK_FALSE(parse_authorization_status("ready").has_value());
+
+  auto order = parse_order(nlohmann::json{{"status", "almost-done"},
+                                          {"finalize", "https://ca.test/f"},
+                                          {"identifiers", nlohmann::json::array()}});
+  REQUIRE_FALSE(order.has_value());
+  CHECK(order.error().code == Errc::kProtocol);
+  CHECK(contains(order.error().message, "order has an unknown status \"almost-done\""));
+
+  auto missing = parse_order(nlohmann::json{{"finalize", "https://ca.test/f"}});
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(contains(missing.error().message, "\"status\""));
+
+  // An authorization keeps the challenges it can read; one with a status outside the RFC's
+  // set is skipped like a challenge of an unknown type (RFC 8555 §7.1.4).
+  auto authz = parse_authorization(nlohmann::json{
+      {"status", "pending"},
+      {"identifier", {{"type", "dns"}, {"value", "a.test"}}},
+      {"challenges",
+       {{{"type", "http-01"}, {"url", "https://ca.test/c/1"}, {"status", "weird"}, {"token", "t"}},
+        {{"type", "dns-01"},
+         {"url", "https://ca.test/c/2"},
+         {"status", "valid"},
+         {"token", "t"}}}}});
+  REQUIRE(authz.has_value());
+  CHECK(authz->status == AuthorizationStatus::kPending);
+  REQUIRE(authz->challenges.size() == 1);
+  CHECK(authz->challenges[0].status == ChallengeStatus::kValid);
 }
 
 }  // namespace acme::test

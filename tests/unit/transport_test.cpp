@@ -78,7 +78,7 @@ TEST_CASE_FIXTURE(ProtocolFixture, "RFC 8555 §6.5: badNonce is retried at once 
   server.reject_next_nonces(2);
   auto order = client.new_order(kOneName);
   REQUIRE_MESSAGE(order.has_value(), (order ? "" : order.error().to_string()));
-  CHECK(order->status == "pending");
+  CHECK(order->status == acme::OrderStatus::kPending);
   CHECK(server.requests("newOrder") == 3);
   CHECK(client.transport().bad_nonce_retries() == 2);
   // The nonces come from the badNonce responses themselves (RFC 8555 §6.5): no HEAD.

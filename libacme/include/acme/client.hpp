@@ -82,7 +82,7 @@ class Client {
   // Polls an order until its status is one of want ("ready", "valid") or invalid.
   // first_retry_after: the Retry-After of the response that led here (finalize answering
   // "processing"), which then replaces the first delay.
-  Result<Order> poll_order(const std::string& url, const std::vector<std::string>& want,
+  Result<Order> poll_order(const std::string& url, const std::vector<OrderStatus>& want,
                            const PollOptions& options,
                            std::optional<std::chrono::seconds> first_retry_after = std::nullopt);
 

@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "acme/problem.hpp"
+
 namespace acme {
 
 enum class Errc {
@@ -28,33 +30,6 @@ enum class Errc {
 };
 
 const char* to_string(Errc code) noexcept;
-
-struct Identifier {
-  std::string type;  // "dns" or "ip" (RFC 8555 §9.7.7, RFC 8738)
-  std::string value;
-  bool operator==(const Identifier&) const = default;
-};
-
-// RFC 7807 problem subproblem (RFC 8555 §6.7.1).
-struct Subproblem {
-  std::string type;
-  std::string detail;
-  std::optional<Identifier> identifier;
-};
-
-// RFC 7807 problem document as used by RFC 8555 §6.7.
-struct Problem {
-  std::string type;  // full URN, e.g. urn:ietf:params:acme:error:badNonce
-  std::string title;
-  std::string detail;
-  int status = 0;
-  std::vector<Subproblem> subproblems;
-
-  // The part after "urn:ietf:params:acme:error:" ("badNonce"), or the whole type.
-  std::string acme_type() const;
-  // "badNonce: detail (sub: dns example.com: detail; ...)"
-  std::string describe() const;
-};
 
 struct Error {
   Errc code = Errc::kInternal;

@@ -7,11 +7,26 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acme/result.hpp"
 
 namespace acme {
+
+// RFC 8555 §7.1.6 status values. A status outside these sets is a kProtocol error at
+// parse time, so no caller compares strings or meets a value it does not know.
+enum class OrderStatus { kPending, kReady, kProcessing, kValid, kInvalid };
+enum class AuthorizationStatus { kPending, kValid, kInvalid, kDeactivated, kExpired, kRevoked };
+enum class ChallengeStatus { kPending, kProcessing, kValid, kInvalid };
+
+// The RFC's spelling ("pending", "ready", ...).
+std::string_view to_string(OrderStatus status) noexcept;
+std::string_view to_string(AuthorizationStatus status) noexcept;
+std::string_view to_string(ChallengeStatus status) noexcept;
+std::optional<OrderStatus> parse_order_status(std::string_view text) noexcept;
+std::optional<AuthorizationStatus> parse_authorization_status(std::string_view text) noexcept;
+std::optional<ChallengeStatus> parse_challenge_status(std::string_view text) noexcept;
 
 struct Directory {
   std::string new_nonce;
@@ -39,7 +54,7 @@ struct Account {
 struct Challenge {
   std::string type;  // "http-01", "dns-01", ...
   std::string url;
-  std::string status;
+  ChallengeStatus status = ChallengeStatus::kPending;
   std::string token;
   std::optional<Problem> error;
 };
@@ -47,7 +62,7 @@ struct Challenge {
 struct Authorization {
   std::string url;
   Identifier identifier;
-  std::string status;  // pending, valid, invalid, deactivated, expired, revoked
+  AuthorizationStatus status = AuthorizationStatus::kPending;
   std::string expires;
   bool wildcard = false;
   std::vector<Challenge> challenges;
@@ -57,7 +72,7 @@ struct Authorization {
 
 struct Order {
   std::string url;
-  std::string status;  // pending, ready, processing, valid, invalid
+  OrderStatus status = OrderStatus::kPending;
   std::string expires;
   std::vector<Identifier> identifiers;
   std::vector<std::string> authorizations;
