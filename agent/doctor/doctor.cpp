@@ -29,6 +29,42 @@ std::string_view to_string(Severity s) noexcept {
   return "?";
 }
 
+namespace {
+
+std::optional<std::time_t> parse_http_date(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const std::time_t t = ::timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
+Finding clock_finding(const std::string& url, const std::optional<std::string>& date,
+                      std::time_t now) {
+  Finding clock{"clock", url, Severity::kOk, ""};
+  const auto t = date ? parse_http_date(*date) : std::nullopt;
+  if (!t) {
+    clock.severity = Severity::kWarning;
+    clock.message = "the CA sent no usable Date header";
+    return clock;
+  }
+  const long long skew = static_cast<long long>(now) - *t;
+  const long long abs_skew = skew < 0 ? -skew : skew;
+  if (abs_skew > 60) {
+    clock.severity = Severity::kError;
+    clock.message = "the local clock is " + std::to_string(abs_skew) + " s " +
+                    (skew > 0 ? "ahead of" : "behind") + " the CA's (Date: " + *date +
+                    "): fix the time (NTP) first";
+  } else {
+    clock.message =
+        "the local clock agrees with the CA's Date within " + std::to_string(abs_skew) + " s";
+  }
+  return clock;
+}
+
 namespace doctor_detail {
 
 Finding check_dns01(const DoctorOptions& options, const DoctorTarget& target) {
@@ -88,15 +124,6 @@ namespace {
 
 using namespace doctor_detail;
 
-std::optional<std::time_t> parse_http_date(const std::string& text) {
-  std::tm tm{};
-  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  const std::time_t t = ::timegm(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  return t;
-}
-
 // (e) The directory loads, and the CA's clock (its Date header) agrees with ours.
 std::vector<std::string> check_directory(const GlobalOptions& g, const std::string& url,
                                          std::vector<Finding>& out) {
@@ -118,27 +145,12 @@ std::vector<std::string> check_directory(const GlobalOptions& g, const std::stri
   }
   out.push_back(dir);
 
-  Finding clock{"clock", url, Severity::kOk, ""};
   auto r = s->http->send({"GET", url, {}, ""});
-  const auto date = r ? r->header("date") : std::nullopt;
-  const auto t = date ? parse_http_date(*date) : std::nullopt;
-  if (!t) {
-    clock.severity = Severity::kWarning;
-    clock.message = r ? "the CA sent no usable Date header" : r.error().message;
+  if (!r) {
+    out.push_back({"clock", url, Severity::kWarning, r.error().message});
   } else {
-    const long long skew = static_cast<long long>(std::time(nullptr)) - *t;
-    const long long abs_skew = skew < 0 ? -skew : skew;
-    if (abs_skew > 60) {
-      clock.severity = Severity::kError;
-      clock.message = "the local clock is " + std::to_string(abs_skew) + " s " +
-                      (skew > 0 ? "ahead of" : "behind") + " the CA's (Date: " + *date +
-                      "): fix the time (NTP) first";
-    } else {
-      clock.message =
-          "the local clock agrees with the CA's Date within " + std::to_string(abs_skew) + " s";
-    }
+    out.push_back(clock_finding(url, r->header("date"), std::time(nullptr)));
   }
-  out.push_back(clock);
   return ids;
 }
 

@@ -11,7 +11,9 @@
 //  - kError means an order would fail (or a file is unsafe and would be refused); kWarning
 //    means something the operator should look at that does not stop an order.
 
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,11 @@ acme::Result<CaaRecord> parse_caa(const std::string& data);
 // for issuewild)? Returns "" when it does, else why not, naming the record(s).
 std::string caa_refusal(const std::vector<CaaRecord>& rrset, const std::string& name,
                         const std::vector<std::string>& identities);
+
+// (e) The CA's HTTP Date (RFC 9110 §5.6.7 IMF-fixdate) against `now`: an error beyond 60 s
+// either way, a warning when there is no usable Date.
+Finding clock_finding(const std::string& url, const std::optional<std::string>& date,
+                      std::time_t now);
 
 // Addresses of this host's interfaces (getifaddrs), as text.
 std::vector<std::string> local_addresses();

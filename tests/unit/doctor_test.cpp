@@ -57,3 +57,22 @@ TEST_CASE("CAA data as the resolver carries it") {
   CHECK(r->text() == "0 issue \"ca.example; validationmethods=dns-01\"");
   CHECK_FALSE(parse_caa("garbage"));
 }
+
+TEST_CASE("clock: the CA's Date within a minute") {
+  // Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110 §5.6.7's example) is 784111777.
+  const std::time_t t = 784111777;
+  const std::string date = "Sun, 06 Nov 1994 08:49:37 GMT";
+  CHECK(agent::clock_finding("u", date, t).severity == agent::Severity::kOk);
+  CHECK(agent::clock_finding("u", date, t + 60).severity == agent::Severity::kOk);
+  const auto ahead = agent::clock_finding("u", date, t + 61);
+  CHECK(ahead.severity == agent::Severity::kError);
+  CHECK(ahead.message ==
+        "the local clock is 61 s ahead of the CA's (Date: Sun, 06 Nov 1994 08:49:37 GMT): fix "
+        "the time (NTP) first");
+  const auto behind = agent::clock_finding("u", date, t - 3600);
+  CHECK(behind.severity == agent::Severity::kError);
+  CHECK(behind.message.find("3600 s behind") != std::string::npos);
+  CHECK(agent::clock_finding("u", std::nullopt, t).severity == agent::Severity::kWarning);
+  CHECK(agent::clock_finding("u", std::string("yesterday"), t).severity ==
+        agent::Severity::kWarning);
+}
