@@ -205,13 +205,89 @@ int run_account(const AccountCommands& cmds, const GlobalOptions& g, const Accou
 }
 
 CLI::App* add_revoke_command(CLI::App& app, RevokeCmdOptions& o) {
-  auto* cmd = app.add_subcommand("revoke", "Revoke a recorded certificate (RFC 8555 §7.6)");
-  cmd->add_option("name", o.name, "Certificate name")->required();
+  auto* cmd = app.add_subcommand(
+      "revoke",
+      "Revoke a recorded certificate, or any certificate with its own key (RFC 8555 §7.6)");
+  cmd->add_option("name", o.name, "Certificate name (or --cert-file with --key-file)");
   cmd->add_option("--reason", o.reason,
                   "unspecified (default), keyCompromise, affiliationChanged, superseded, "
                   "cessationOfOperation, or the RFC 5280 code");
+  cmd->add_option("--cert-file", o.cert_file,
+                  "Certificate to revoke (PEM), signed by its own key: no account needed");
+  cmd->add_option("--key-file", o.key_file, "The private key of --cert-file (PEM)");
   return cmd;
 }
+
+namespace {
+
+// `revoke --cert-file F --key-file K`: the request is signed by the certificate's key, so
+// a subscriber who lost the account (or never had it here) can still revoke. Nothing is
+// read from or written to the state dir but the record of a certificate with that serial,
+// when there is one, so `list` shows it revoked and the agent replaces it.
+int run_revoke_by_key(const GlobalOptions& g, const RevokeCmdOptions& o, int reason) {
+  auto pem = read_file(o.cert_file);
+  if (!pem) return fail(pem.error());
+  auto info = acme::inspect_certificate(*pem);
+  if (!info) return fail(std::move(info).error().context(o.cert_file));
+  auto der = acme::certificate_der(*pem);
+  if (!der) return fail(std::move(der).error().context(o.cert_file));
+  auto key_pem = read_file(o.key_file);
+  if (!key_pem) return fail(key_pem.error());
+  auto key = acme::PrivateKey::from_pem(*key_pem);
+  if (!key) return fail(std::move(key).error().context(o.key_file));
+  if (!acme::key_matches_certificate(*key, *pem)) {
+    return fail(make_error(Errc::kInvalidInput, o.key_file + " is not the key of " + o.cert_file +
+                                                    " (serial " + info->serial_hex + ")"));
+  }
+  auto server = resolve_server(g.server);
+  if (!server) return fail(server.error());
+  auto session = connect(g, *server);
+  if (!session) return fail(session.error());
+  auto revoked = session->client->revoke_certificate_with_key(*der, reason, *key);
+  bool already = false;
+  if (!revoked) {
+    const auto& e = revoked.error();
+    already = e.problem && e.problem->acme_type() == "alreadyRevoked";
+    if (!already) return fail(std::move(revoked).error().context("revoke " + o.cert_file));
+  }
+  // A recorded certificate with this serial: mark it, so it is replaced.
+  std::string recorded;
+  if (auto store = open_existing_store(g); store) {
+    if (auto all = (*store)->list_certificates(); all) {
+      for (const auto& c : *all) {
+        if (c.serial != info->serial_hex) continue;
+        recorded = c.name;
+        if (auto r = (*store)->mark_revoked(c.name, info->serial_hex); !r) {
+          logger("store")->error("recording the revocation of {}: {}", c.name,
+                                 r.error().to_string());
+        }
+        (void)(*store)->add_event({c.name, std::string(event::kRevoked), unix_now(),
+                                   "serial " + info->serial_hex + " reason " + o.reason +
+                                       " (signed by the certificate key)"});
+      }
+    }
+  }
+  logger("revoke")->info("serial={} revoked reason={} signed_by=certificate-key{}",
+                         info->serial_hex, o.reason, already ? " (already)" : "");
+  if (g.json) {
+    nlohmann::json out{{"cert_file", o.cert_file},
+                       {"serial", info->serial_hex},
+                       {"reason", o.reason},
+                       {"already_revoked", already},
+                       {"signed_by", "certificate key"}};
+    out["name"] = recorded.empty() ? nlohmann::json(nullptr) : nlohmann::json(recorded);
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "certificate " << o.cert_file << " serial " << info->serial_hex
+            << (already ? " was already revoked" : " revoked") << " (" << o.reason
+            << "), signed by its own key"
+            << (recorded.empty() ? "" : "; recorded certificate " + recorded + " marked revoked")
+            << "\n";
+  return kExitOk;
+}
+
+}  // namespace
 
 int run_revoke(const GlobalOptions& g, const RevokeCmdOptions& o) {
   const auto reason = revocation_reason(o.reason);
@@ -219,6 +295,20 @@ int run_revoke(const GlobalOptions& g, const RevokeCmdOptions& o) {
     return usage_fail("--reason '" + o.reason +
                       "': use unspecified, keyCompromise, affiliationChanged, superseded or "
                       "cessationOfOperation (or 0, 1, 3, 4, 5)");
+  }
+  if (!o.cert_file.empty() || !o.key_file.empty()) {
+    if (!o.name.empty()) {
+      return usage_fail("give a certificate NAME or --cert-file with --key-file, not both");
+    }
+    if (o.cert_file.empty() || o.key_file.empty()) {
+      return usage_fail(
+          "--cert-file and --key-file go together (the certificate and its own key; "
+          "`acmectl revoke NAME` signs with the account instead)");
+    }
+    return run_revoke_by_key(g, o, *reason);
+  }
+  if (o.name.empty()) {
+    return usage_fail("revoke needs a certificate NAME, or --cert-file FILE --key-file FILE");
   }
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());

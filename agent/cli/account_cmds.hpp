@@ -24,6 +24,9 @@ struct AccountCommands {
 struct RevokeCmdOptions {
   std::string name;
   std::string reason = "unspecified";
+  // Revocation by the certificate's own key (a lost account): both set, no NAME.
+  std::string cert_file;
+  std::string key_file;
 };
 
 // add_globals: adds the global options to each new subcommand (main.cpp's list).

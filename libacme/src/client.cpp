@@ -196,6 +196,20 @@ Result<void> Client::revoke_certificate(const std::string& cert_der, int reason)
   return ok();
 }
 
+Result<void> Client::revoke_certificate_with_key(const std::string& cert_der, int reason,
+                                                 const PrivateKey& cert_key) {
+  ACME_CHECK(load_directory());
+  if (directory().revoke_cert.empty()) {
+    return make_error(Errc::kProtocol, "the CA's directory has no revokeCert");
+  }
+  json payload{{"certificate", base64url_encode(cert_der)}};
+  if (reason != 0) payload["reason"] = reason;
+  // An empty kid: the JWS carries the certificate key's public JWK (RFC 8555 §6.2, §7.6).
+  auto resp = transport_.post(directory().revoke_cert, payload.dump(), cert_key, std::string());
+  if (!resp) return std::move(resp).error().context("revoke");
+  return ok();
+}
+
 Result<RenewalInfo> Client::renewal_info(const std::string& cert_id) {
   ACME_CHECK(load_directory());
   if (directory().renewal_info.empty()) {

@@ -73,6 +73,11 @@ class Client {
   Result<CertificateChain> download_certificate(const std::string& url);
   // RFC 8555 §7.6 revocation by the account key; reason per RFC 5280 (0 unspecified).
   Result<void> revoke_certificate(const std::string& cert_der, int reason);
+  // RFC 8555 §7.6 revocation signed by the certificate's own key (a "jwk" header, no
+  // account): for a subscriber who lost the account. cert_key MUST be the key of the
+  // certificate; the CA refuses the request otherwise.
+  Result<void> revoke_certificate_with_key(const std::string& cert_der, int reason,
+                                           const PrivateKey& cert_key);
   // RFC 9773: GET renewalInfo/CERTID. kProtocol when the CA has no renewalInfo.
   Result<RenewalInfo> renewal_info(const std::string& cert_id);
 
