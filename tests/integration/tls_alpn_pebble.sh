@@ -10,7 +10,8 @@
 #     refused; under 200 idle and 2 slow-drip connections (tests/support/
 #     hostile_clients.py) SIGHUP adds a certificate that still validates; the drip
 #     clients (not TLS at all) are cut within the 5 s handshake deadline; SIGTERM
-#     stops it at once.
+#     stops it at once. Then `acmectl renew --force` without the agent answers on
+#     [agent] tls_alpn_listen for its order only.
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
 lib_init "$@"
@@ -162,3 +163,11 @@ drips=$(jq -r '.drip_lifetimes_s | length' "$TMP/flood.stats")
 longest=$(jq -r '.drip_lifetimes_s | max' "$TMP/flood.stats")
 awk -v l="$longest" 'BEGIN { exit !(l < 7) }' || fail "a slow-drip client lived ${longest}s; the deadline is 5 s"
 ok "slow-drip clients cut after at most ${longest}s ($drips cuts); SIGTERM: exit 0 in $took ms"
+
+# Without an agent, `acmectl renew` answers on [agent] tls_alpn_listen for the order only.
+serial=$(cert_serial "$out/one/cert.pem")
+expect_rc 0 renew one --force --config "$TMP/acmectl.toml"
+[[ "$(cert_serial "$out/one/cert.pem")" != "$serial" ]] || fail "renew --force kept serial $serial"
+verify_chain "$out/one"
+(exec 3<>"/dev/tcp/127.0.0.1/$PEBBLE_TLS_PORT") 2>/dev/null && fail "the listener stayed open after renew exited"
+ok "renew --force without an agent: validated on [agent] tls_alpn_listen, listener closed afterwards"
