@@ -81,7 +81,7 @@ assert_eq "$(jq -r '.certificates[0].out_dir' "$OUT_FILE")" "$live" "renewed in 
 assert_eq "$(jq -r '.certificates[0].deploy_hook' "$OUT_FILE")" "touch $TMP/hook-ran" "deploy hook"
 assert_eq "$(sqlite3 "$state/acmectl.db" "select account_url from accounts")" "$cb_account" "stored account"
 assert_mode "$(sqlite3 "$state/acmectl.db" "select key_path from accounts")" 600
-assert_eq "$(sqlite3 "$state/acmectl.db" "select serial from certificates")" \
+assert_eq "$(norm_serial "$(sqlite3 "$state/acmectl.db" "select serial from certificates")")" \
   "$(norm_serial "$serial0")" "recorded serial"
 assert_eq "$(pebble_accounts)" "$accounts0" "Pebble accounts after the import"
 # live/NAME keeps its paths and its certificate, now in acmectl's versioned layout; certbot's
