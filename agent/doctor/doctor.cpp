@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "acme/host_port.hpp"
 #include "config/config.hpp"
 #include "deploy/permissions.hpp"
 #include "doctor/checks.hpp"
@@ -252,7 +253,10 @@ std::vector<Finding> run_doctor(const DoctorOptions& o,
     }
     const bool http = t.challenge.challenge == "http-01";
     for (const auto& d : t.domains) {
-      if (http) {
+      if (http && acme::is_ip_literal(d)) {
+        // RFC 8738: the CA connects to the address itself; no DNS, no CAA to ask.
+        out.push_back(check_http01(o, t, d, {d}));
+      } else if (http) {
         std::vector<std::string> addresses;
         out.push_back(check_resolve(*resolver, o, d, addresses));
         out.push_back(check_caa(*resolver, o, d, ids));

@@ -126,7 +126,11 @@ Finding check_http01(const DoctorOptions& options, const DoctorTarget& target,
                      const std::string& domain, const std::vector<std::string>& addresses) {
   const std::string token = random_token();
   const std::string path = "/.well-known/acme-challenge/" + token;
-  const std::string url = "http://" + domain + ":" + std::to_string(options.http_port) + path;
+  // RFC 8738 §3 / RFC 3986 §3.2.2: an IPv6 address is bracketed in the URL and Host.
+  const bool ip = acme::is_ip_literal(domain);
+  const std::string host =
+      ip && domain.find(':') != std::string::npos ? "[" + domain + "]" : domain;
+  const std::string url = "http://" + host + ":" + std::to_string(options.http_port) + path;
   Finding f{"http-01", url, Severity::kOk, ""};
   if (addresses.empty()) {
     f.severity = Severity::kSkipped;
@@ -148,7 +152,7 @@ Finding check_http01(const DoctorOptions& options, const DoctorTarget& target,
     return f;
   }
   acme::ChallengeContext ctx;
-  ctx.identifier = {"dns", domain};
+  ctx.identifier = {ip ? "ip" : "dns", domain};
   ctx.challenge_type = "http-01";
   ctx.token = token;
   ctx.key_authorization = token + ".acmectl-doctor";
@@ -159,7 +163,7 @@ Finding check_http01(const DoctorOptions& options, const DoctorTarget& target,
     return f;
   }
   // Pebble and real CAs connect to one of the addresses; ask the first, as they would.
-  auto got = plain_http_get(addresses.front(), options.http_port, domain, path);
+  auto got = plain_http_get(addresses.front(), options.http_port, host, path);
   solver->solver->cleanup(ctx);
   if (!got) {
     f.severity = Severity::kError;
@@ -176,8 +180,8 @@ Finding check_http01(const DoctorOptions& options, const DoctorTarget& target,
                 ": the path does not reach acmectl (a proxy location missing?)";
     return f;
   }
-  f.message = "token served by the " + where + " fetched back through " + addresses.front() + ":" +
-              std::to_string(options.http_port) + ", removed";
+  f.message = "token served by the " + where + " fetched back through " +
+              acme::HostPort{addresses.front(), options.http_port}.str() + ", removed";
   return f;
 }
 

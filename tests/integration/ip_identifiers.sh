@@ -98,3 +98,23 @@ expect_rc 2 agent --config "$TMP/acmectl.toml" --once
 grep -q '192.0.2.7' "$ERR_FILE" || fail "the agent's error does not name 192.0.2.7: $(cat "$ERR_FILE")"
 assert_absent "$TMP/agent-live/ipdns"
 ok "config with dns-01 for an IP: agent exits 2 naming 192.0.2.7"
+
+# ---- doctor: an address is fetched as the CA would, IPv6 bracketed in URL and Host -----
+dport=$(free_ports 1)
+dargs=(-d 127.0.0.1 --http01-listen "[::]:$dport" --http-port "$dport" "${PEBBLE_ARGS[@]}"
+  --state-dir "$TMP/doctor-state")
+has_v6=0
+ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/128' && has_v6=1
+((has_v6)) && dargs+=(-d ::1)
+expect_rc 0 doctor "${dargs[@]}" --json
+jq -e '[.checks[] | select(.check == "resolve" or .check == "caa")] | length == 0' "$OUT_FILE" >/dev/null ||
+  fail "doctor asked DNS about an IP address: $(cat "$OUT_FILE")"
+jq -e --arg p "$dport" '.checks[] | select(.check == "http-01" and .status == "ok" and
+  (.subject | startswith("http://127.0.0.1:" + $p + "/.well-known/acme-challenge/")))' "$OUT_FILE" >/dev/null ||
+  fail "no ok http-01 finding for 127.0.0.1: $(cat "$OUT_FILE")"
+if ((has_v6)); then
+  jq -e --arg p "$dport" '.checks[] | select(.check == "http-01" and .status == "ok" and
+    (.subject | startswith("http://[::1]:" + $p + "/.well-known/acme-challenge/")))' "$OUT_FILE" >/dev/null ||
+    fail "no ok http-01 finding with a bracketed [::1] URL: $(cat "$OUT_FILE")"
+fi
+ok "doctor -d 127.0.0.1$( ((has_v6)) && echo ' -d ::1'): token fetched from the address itself (http://[::1]:PORT/… for IPv6), no DNS or CAA asked"
