@@ -167,6 +167,18 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
   return rc;
 }
 
+namespace {
+
+// The CA column of `list`: host[:port] of the issuing CA's directory URL ("-": none yet).
+std::string ca_host(const std::string& url) {
+  if (url.empty()) return "-";
+  const auto start = url.find("://");
+  const std::string rest = start == std::string::npos ? url : url.substr(start + 3);
+  return rest.substr(0, rest.find('/'));
+}
+
+}  // namespace
+
 int run_list(const GlobalOptions& g) {
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
@@ -185,19 +197,20 @@ int run_list(const GlobalOptions& g) {
                      {"last_result", last_result(c)},
                      {"consecutive_failures", c.consecutive_failures},
                      {"last_error", c.last_error},
+                     {"issued_by", c.issued_by},
                      {"dir", c.out_dir}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::printf("%-28s %-21s %9s %-21s %-12s %s\n", "NAME", "NOT AFTER", "DAYS LEFT", "NEXT RENEWAL",
-              "LAST RESULT", "DOMAINS");
+  std::printf("%-28s %-21s %9s %-21s %-12s %-21s %s\n", "NAME", "NOT AFTER", "DAYS LEFT",
+              "NEXT RENEWAL", "LAST RESULT", "CA", "DOMAINS");
   for (const auto& c : *all) {
-    std::printf("%-28s %-21s %9lld %-21s %-12s %s\n", c.name.c_str(),
+    std::printf("%-28s %-21s %9lld %-21s %-12s %-21s %s\n", c.name.c_str(),
                 c.not_after ? rfc3339(c.not_after).c_str() : "-",
                 static_cast<long long>(c.not_after ? (c.not_after - now) / 86400 : 0),
                 c.not_after ? rfc3339(planned_renewal(c, 30)).c_str() : "-", last_result(c).c_str(),
-                join(c.domains, ",").c_str());
+                ca_host(c.issued_by).c_str(), join(c.domains, ",").c_str());
   }
   return kExitOk;
 }
@@ -220,6 +233,7 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
     std::cout << nlohmann::json{{"name", c.name},
                                 {"domains", c.domains},
                                 {"server", c.server},
+                                {"issued_by", c.issued_by},
                                 {"key_type", c.key_type},
                                 {"challenge", c.challenge},
                                 {"dir", c.out_dir},
@@ -239,6 +253,7 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
   std::cout << "name:         " << c.name << "\n"
             << "domains:      " << join(c.domains, ", ") << "\n"
             << "server:       " << c.server << "\n"
+            << "issued by:    " << (c.issued_by.empty() ? "-" : c.issued_by) << "\n"
             << "key type:     " << c.key_type << "\n"
             << "challenge:    " << c.challenge << "\n"
             << "files:        " << c.out_dir << "\n"

@@ -114,6 +114,48 @@ class Reader {
   std::string path_;
 };
 
+acme::Result<void> check_eab_alg(const Reader& r, const toml::node& v, const std::string& alg) {
+  if (alg != "HS256" && alg != "HS384" && alg != "HS512") {
+    return r.at(v.source(), "'eab_alg' must be HS256, HS384 or HS512, not \"" + alg + "\"");
+  }
+  return acme::ok();
+}
+
+// One [[acme.fallback]] table (docs/operations.md "A fallback CA").
+acme::Result<FallbackCa> read_fallback(const Reader& r, const toml::table& t, size_t index) {
+  FallbackCa fb;
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "server") {
+      ACME_CHECK(r.str(v, key, fb.server));
+      if (auto url = resolve_server(fb.server); !url) {
+        return r.at(v.source(), "'server' of [[acme.fallback]] #" + std::to_string(index) +
+                                    ": must be an https:// URL or one of letsencrypt, "
+                                    "letsencrypt-staging");
+      }
+    } else if (key == "ca_bundle") {
+      ACME_CHECK(r.str(v, key, fb.ca_bundle));
+    } else if (key == "email") {
+      ACME_CHECK(r.str(v, key, fb.email));
+    } else if (key == "eab_kid") {
+      ACME_CHECK(r.str(v, key, fb.eab_kid));
+    } else if (key == "eab_hmac_key_file") {
+      ACME_CHECK(r.str(v, key, fb.eab_hmac_key_file));
+    } else if (key == "eab_alg") {
+      ACME_CHECK(r.str(v, key, fb.eab_alg));
+      ACME_CHECK(check_eab_alg(r, v, fb.eab_alg));
+    } else if (key == "profile") {
+      ACME_CHECK(r.str(v, key, fb.profile));
+    } else {
+      return r.unknown(k, "[acme.fallback]");
+    }
+  }
+  if (fb.server.empty()) {
+    return r.at(t.source(), "[[acme.fallback]] #" + std::to_string(index) + " needs 'server'");
+  }
+  return fb;
+}
+
 acme::Result<void> read_acme(const Reader& r, const toml::table& t, AcmeSection& a) {
   for (auto&& [k, v] : t) {
     const std::string_view key = k.str();
@@ -131,9 +173,25 @@ acme::Result<void> read_acme(const Reader& r, const toml::table& t, AcmeSection&
       ACME_CHECK(r.str(v, key, a.eab_hmac_key_file));
     } else if (key == "eab_alg") {
       ACME_CHECK(r.str(v, key, a.eab_alg));
-      if (a.eab_alg != "HS256" && a.eab_alg != "HS384" && a.eab_alg != "HS512") {
-        return r.at(v.source(),
-                    "'eab_alg' must be HS256, HS384 or HS512, not \"" + a.eab_alg + "\"");
+      ACME_CHECK(check_eab_alg(r, v, a.eab_alg));
+    } else if (key == "fallback_after_failures") {
+      ACME_CHECK(r.integer(v, key, 1, 100, a.failover.after_failures));
+    } else if (key == "fallback_retry_seconds") {
+      ACME_CHECK(r.integer(v, key, 1, 86400, a.failover.retry_seconds));
+    } else if (key == "return_to_primary") {
+      ACME_CHECK(r.boolean(v, key, a.failover.return_to_primary));
+    } else if (key == "fallback") {
+      const toml::array* arr = v.as_array();
+      if (arr == nullptr) {
+        return r.at(v.source(), "'fallback' must be an array of tables: write [[acme.fallback]]");
+      }
+      for (const toml::node& n : *arr) {
+        const toml::table* ft = n.as_table();
+        if (ft == nullptr) {
+          return r.at(n.source(), "'fallback' must be an array of tables: write [[acme.fallback]]");
+        }
+        ACME_ASSIGN(FallbackCa fb, read_fallback(r, *ft, a.failover.fallbacks.size() + 1));
+        a.failover.fallbacks.push_back(std::move(fb));
       }
     } else {
       return r.unknown(k, "acme");
@@ -454,6 +512,8 @@ GlobalOptions merge_globals(const GlobalOptions& g, const Config& cfg) {
     out.eab_hmac_key_file = cfg.acme.eab_hmac_key_file;
   }
   if (out.eab_alg.empty()) out.eab_alg = cfg.acme.eab_alg;
+  out.failover = cfg.acme.failover;
+  for (auto& fb : out.failover.fallbacks) fb.ca_bundle = absolute_path(fb.ca_bundle);
   return out;
 }
 

@@ -21,6 +21,8 @@ struct AcmeSection {
   std::string eab_kid;
   std::string eab_hmac_key_file;  // the MAC key (base64url) lives in this file, not here
   std::string eab_alg;
+  CaFailover failover;  // fallback_after_failures, fallback_retry_seconds,
+                        // return_to_primary, [[acme.fallback]]
 };
 
 struct AgentSection {

@@ -152,6 +152,8 @@ PipelineSettings Daemon::pipeline_settings() {
   PipelineSettings s;
   s.state_dir = g_.state_dir;
   s.acme = g_;
+  // Fallback CAs are config-only: from the config as (re)loaded, not the one at start.
+  s.acme.failover = merge_globals(GlobalOptions{}, cfg_).failover;
   s.renew_before_days = cfg_.agent.renew_before_days;
   s.check_interval = std::chrono::seconds(cfg_.agent.check_interval_seconds);
   s.shared_responder = responder_.get();
@@ -372,8 +374,11 @@ std::chrono::milliseconds Daemon::sleep_time(bool drained) {
   if (drained) {
     auto next = store_->next_check_after(unix_now());
     if (next && *next > 0) {
-      wait = std::min<milliseconds>(
-          wait, seconds(std::max<int64_t>(0, *next - unix_now())) + milliseconds(50));
+      // To the planned second itself (a 6-day or a 2-minute certificate renews on time),
+      // measured from the sub-second wall clock, not from the truncated unix_now().
+      const auto until =
+          system_clock::time_point(seconds(*next)) - system_clock::now() + milliseconds(20);
+      wait = std::min(wait, std::max(milliseconds(0), duration_cast<milliseconds>(until)));
     }
     std::lock_guard lock(mu_);
     const auto now = steady_clock::now();

@@ -22,6 +22,8 @@ inline constexpr std::string_view kOrdered = "ordered";
 inline constexpr std::string_view kObtained = "obtained";
 inline constexpr std::string_view kRenewed = "renewed";
 inline constexpr std::string_view kFailed = "failed";
+// An order moved from a CA that failed as a CA to the next one (detail "FROM -> TO").
+inline constexpr std::string_view kFailedOver = "failed_over";
 inline constexpr std::string_view kHookRan = "hook_ran";
 inline constexpr std::string_view kHookFailed = "hook_failed";
 inline constexpr std::string_view kPostHookRan = "post_hook_ran";

@@ -76,6 +76,15 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
       "acmectl_certificate_consecutive_failures", "gauge",
       "Failed renewal attempts since the last success",
       [](const CertificateMetrics& c) { return c.consecutive_failures; }, false);
+  out.family("acmectl_certificate_issuer_info", "gauge",
+             "Always 1; server is the ACME directory URL of the CA that issued the installed "
+             "certificate (a fallback CA when the primary failed)");
+  for (size_t i = 0; i < certs.size(); ++i) {
+    const auto& c = certs[i];
+    if (c.not_after == 0 || c.issued_by.empty()) continue;
+    out.sample_with("acmectl_certificate_issuer_info", labels[i],
+                    ",server=\"" + escape_label_value(c.issued_by) + "\"", 1);
+  }
   static constexpr std::string_view kSuccess = ",result=\"success\"";
   static constexpr std::string_view kFailure = ",result=\"failure\"";
   out.family("acmectl_renewals_total", "counter",
@@ -92,6 +101,21 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
                     static_cast<double>(certs[i].hooks_success));
     out.sample_with("acmectl_hook_runs_total", labels[i], kFailure,
                     static_cast<double>(certs[i].hooks_failure));
+  }
+}
+
+// Per CA (pipeline/ca_choice.hpp): whether orders go to it, and its failures in a row.
+void write_ca_health(Exposition& out, const std::vector<CaHealth>& cas) {
+  const int64_t now = unix_now();
+  out.family("acmectl_ca_available", "gauge",
+             "1 when orders may go to this CA, 0 while it rests after failing as a CA");
+  for (const auto& h : cas) {
+    out.sample("acmectl_ca_available", {{"server", h.server}}, h.unavailable_until <= now ? 1 : 0);
+  }
+  out.family("acmectl_ca_consecutive_failures", "gauge",
+             "Failures of this CA itself (unreachable, 5xx, rate limited) since it last worked");
+  for (const auto& h : cas) {
+    out.sample("acmectl_ca_consecutive_failures", {{"server", h.server}}, h.consecutive_failures);
   }
 }
 
@@ -123,6 +147,8 @@ acme::Result<std::string> render_metrics(Store& store, int renew_before_days, st
   out.family("acmectl_build_info", "gauge", "acmectl version");
   out.sample("acmectl_build_info", {{"version", ACMECTL_VERSION}}, 1);
   write_certificates(out, certs, renew_before_days);
+  ACME_ASSIGN(auto cas, store.all_ca_health());
+  write_ca_health(out, cas);
   if (registry != nullptr) registry->write(out);
   write_process_metrics(out);
   return out.take();

@@ -16,6 +16,7 @@
 #include "deploy/files.hpp"
 #include "deploy/permissions.hpp"
 #include "log/log.hpp"
+#include "pipeline/ca_choice.hpp"
 #include "schedule/policy.hpp"
 #include "session/account.hpp"
 
@@ -50,13 +51,13 @@ namespace {
 
 // draft-ietf-acme-profiles: a profile the CA does not advertise is refused here, before
 // any order, rather than by the CA (or silently ignored by one that knows no profiles).
-acme::Result<void> check_profile(const CertificateRecord& rec, const acme::Directory& dir) {
-  if (rec.profile.empty() || dir.profiles.count(rec.profile) > 0) return acme::ok();
+acme::Result<void> check_profile(const std::string& profile, const std::string& server,
+                                 const acme::Directory& dir) {
+  if (profile.empty() || dir.profiles.count(profile) > 0) return acme::ok();
   std::string offered;
   for (const auto& [name, _] : dir.profiles) offered += (offered.empty() ? "" : ", ") + name;
   return make_error(Errc::kInvalidInput,
-                    "the CA at " + rec.server + " does not offer the profile \"" + rec.profile +
-                        "\" (" +
+                    "the CA at " + server + " does not offer the profile \"" + profile + "\" (" +
                         (offered.empty() ? "it advertises no profiles" : "it offers " + offered) +
                         "; see `acmectl profiles`)");
 }
@@ -78,7 +79,24 @@ struct Pipeline::Impl {
 
   RunResult run(const std::string& name, const RunOptions& options);
   RunResult obtain(CertificateRecord& rec);
-  acme::Result<Session*> session_for(const std::string& server, const std::string& ca_bundle);
+  acme::Result<Session*> session_for(const GlobalOptions& ca);
+  // The settings of the primary CA of rec, and of any CA it may have been issued by.
+  GlobalOptions primary_options(const CertificateRecord& rec) const {
+    GlobalOptions g = settings.acme;
+    if (g.ca_bundle.empty()) g.ca_bundle = rec.ca_bundle;  // as recorded when it was issued
+    g.server = server_of(rec);
+    return g;
+  }
+  GlobalOptions options_for(const CertificateRecord& rec, const std::string& server) const;
+  std::string issued_by(const CertificateRecord& rec) const {
+    return !rec.issued_by.empty() ? rec.issued_by : rec.not_after != 0 ? server_of(rec) : "";
+  }
+  void note_ca(const std::string& server, const acme::Error* failure);
+  acme::Result<acme::IssuedCertificate> order_at(CertificateRecord& rec, const CaCandidate& ca,
+                                                 Session& session,
+                                                 const std::vector<acme::Identifier>& ids,
+                                                 acme::KeyType key_type, acme::Solver& solver,
+                                                 bool resume);
   void record_failure(CertificateRecord& rec, const acme::Error& e, RunResult& out);
   void save(const CertificateRecord& rec) {
     events.check(store.upsert_certificate(rec), "saving certificate " + rec.name);
@@ -103,12 +121,10 @@ RunResult Pipeline::run(const std::string& name, const RunOptions& options) {
   return impl_->run(name, options);
 }
 
-acme::Result<Session*> Pipeline::Impl::session_for(const std::string& server,
-                                                   const std::string& ca_bundle) {
+acme::Result<Session*> Pipeline::Impl::session_for(const GlobalOptions& g) {
+  const std::string& server = g.server;
   auto it = sessions.find(server);
   if (it != sessions.end()) return &it->second;
-  GlobalOptions g = settings.acme;
-  if (g.ca_bundle.empty()) g.ca_bundle = ca_bundle;  // as recorded when it was issued
   ACME_ASSIGN(auto s, connect(g, server, &clock, settings.http_factory));
   metrics::Registry* registry = &events.metrics();
   s.client->transport().set_observer([registry](const acme::RequestEvent& e) {
@@ -119,11 +135,48 @@ acme::Result<Session*> Pipeline::Impl::session_for(const std::string& server,
   return &ins->second;
 }
 
+GlobalOptions Pipeline::Impl::options_for(const CertificateRecord& rec,
+                                          const std::string& server) const {
+  if (auto cands = ca_candidates(server_of(rec), primary_options(rec), rec.profile); cands) {
+    for (const auto& c : *cands) {
+      if (c.server == server) return c.options;
+    }
+  }
+  // A CA no longer configured (the config changed since it issued): its stored account.
+  GlobalOptions g = primary_options(rec);
+  g.server = server;
+  return g;
+}
+
+// Records how a CA answered (nullptr: it worked) in the CA's shared health.
+void Pipeline::Impl::note_ca(const std::string& server, const acme::Error* failure) {
+  const int64_t now = to_unix(clock.now());
+  const CaFailure kind = failure ? classify_ca_failure(*failure) : CaFailure::kNone;
+  if (failure && kind == CaFailure::kNone) return;
+  auto h = store.update_ca_health(server, [&](CaHealth& health) {
+    if (failure) {
+      note_ca_failure(health, kind, *failure, settings.acme.failover, now);
+    } else {
+      note_ca_success(health, now);
+    }
+  });
+  if (!h) events.check(acme::Result<void>(h.error()), "saving the health of CA " + server);
+  if (h && failure) {
+    logger("renew")->log(settings.quiet_failures ? spdlog::level::info : spdlog::level::warn,
+                         "ca={} failure={} consecutive={} resting_until={}", server,
+                         to_string(kind), h->consecutive_failures,
+                         h->unavailable_until > now ? rfc3339(h->unavailable_until) : "-");
+  }
+}
+
 void Pipeline::Impl::record_failure(CertificateRecord& rec, const acme::Error& e, RunResult& out) {
   const auto now = clock.now();
   rec.consecutive_failures += 1;
   rec.last_error = e.to_string();
-  const auto backoff = failure_backoff(rec.consecutive_failures, e.retry_after);
+  // Capped by the time the installed certificate has left (short-lived certificates).
+  std::optional<seconds> remaining;
+  if (rec.not_after != 0) remaining = duration_cast<seconds>(from_unix(rec.not_after) - now);
+  const auto backoff = failure_backoff(rec.consecutive_failures, e.retry_after, remaining);
   rec.next_attempt = to_unix(now + backoff);
   rec.next_check = rec.next_attempt;
   save(rec);
@@ -257,7 +310,14 @@ RunResult Pipeline::Impl::run(const std::string& name, const RunOptions& options
     in.random01 = stable_random01(rec.serial + rec.name);
     // RFC 9773: ask the CA when it offers renewal information.
     if (options.ari && !rec.ari_cert_id.empty() && rec.not_after != 0 && !rec.revoked()) {
-      auto session = session_for(server_of(rec), rec.ca_bundle);
+      // Asked of the CA that issued it (RFC 9773 §4.1), unless that CA is resting.
+      const std::string ca = issued_by(rec);
+      auto health = store.ca_health(ca);
+      auto session =
+          health && !ca_available(*health, to_unix(now))
+              ? acme::Result<Session*>(make_error(Errc::kNetwork, "CA " + ca + " is resting"))
+              : session_for(options_for(rec, ca));
+      if (!session && health && ca_available(*health, to_unix(now))) note_ca(ca, &session.error());
       if (session && !(*session)->client->directory().renewal_info.empty()) {
         auto info = (*session)->client->renewal_info(rec.ari_cert_id);
         if (info) {
@@ -310,6 +370,78 @@ acme::Result<void> Pipeline::Impl::check_before_ordering(const CertificateRecord
     }
   }
   return acme::ok();
+}
+
+// One order at one CA, with this CA's account: writes the pending key first (or resumes the
+// stored order with its key when `resume`), names the replaced certificate only to the CA
+// that issued it (RFC 9773 §5), and on failure forgets the order and its key.
+acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
+    CertificateRecord& rec, const CaCandidate& ca, Session& session,
+    const std::vector<acme::Identifier>& ids, acme::KeyType key_type, acme::Solver& solver,
+    bool resume) {
+  auto log = logger("renew");
+  ACME_CHECK(check_profile(ca.profile, ca.server, session.client->directory()));
+  // The certificate key is written (0600) before the order exists, so an order resumed
+  // after a crash finalizes with the key its CSR would have used.
+  const std::string pending_dir = settings.state_dir + "/pending";
+  const std::string pending_key = pending_dir + "/" + rec.name + ".key";
+  acme::IssueRequest req;
+  req.identifiers = ids;
+  req.key_type = key_type;
+  req.poll.timeout = settings.order_timeout;
+  req.preferred_chain = rec.preferred_chain;
+  req.profile = ca.profile;
+  auto stored_order = store.find_order(rec.name);
+  auto existing_key = read_file(pending_key);
+  if (existing_key && !check_private_file(pending_key, "pending certificate key")) {
+    existing_key = acme::make_error(Errc::kIo, "not ours");  // never reuse a key others saw
+  }
+  if (resume && stored_order && *stored_order && existing_key) {
+    req.order_url = **stored_order;
+    req.key_pem = *existing_key;
+    log->info("cert={} resuming order {}", rec.name, req.order_url);
+  } else {
+    ACME_ASSIGN(auto key, acme::PrivateKey::generate(key_type));
+    ACME_ASSIGN(auto pem, key.to_pem());
+    ACME_CHECK(make_dirs(pending_dir, 0700));
+    ACME_CHECK(atomic_write(pending_key, pem, 0600));
+    req.key_pem = pem;
+  }
+  // RFC 9773 §5: name the certificate this one replaces when the CA offers ARI -- and only
+  // to the CA that issued it. A revoked predecessor is not "replaced": it is already dead.
+  if (!session.client->directory().renewal_info.empty() && !rec.revoked() &&
+      issued_by(rec) == ca.server) {
+    req.replaces = rec.ari_cert_id;
+  }
+  req.on_order_created = [this, &rec](const std::string& url) {
+    events.check(store.set_order(rec.name, url, "pending"), "saving the order of " + rec.name);
+    events.emit(rec.name, event::kOrdered, url);
+  };
+  auto progress = [&log, &rec](std::string_view step, std::chrono::milliseconds took,
+                               std::string_view detail) {
+    log->info("cert={} {} took_ms={} {}", rec.name, step, took.count(), detail);
+  };
+  const int bad_nonce_before = session.client->transport().bad_nonce_retries();
+  auto issued = acme::Issuer(*session.client, solver, clock, progress).issue(req);
+  if (!issued && is_account_does_not_exist(issued.error()) && req.order_url.empty()) {
+    // The CA forgot the account (a test CA restarted, a staging reset): register the same
+    // key again, once, and go on.
+    GlobalOptions g = ca.options;
+    g.agree_tos = true;  // this key's account agreed to the terms when it was created
+    if (auto r = reregister_account(session, store, g, settings.state_dir); r) {
+      issued = acme::Issuer(*session.client, solver, clock, progress).issue(req);
+    } else {
+      issued = std::move(r).error().context("registering the account again");
+    }
+  }
+  events.metrics().bad_nonce_retries(session.client->transport().bad_nonce_retries() -
+                                     bad_nonce_before);
+  if (!issued && issued.error().code != Errc::kCancelled) {
+    // A failed order is not worth resuming; the next attempt starts afresh.
+    events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+    ::unlink(pending_key.c_str());
+  }
+  return issued;
 }
 
 RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
@@ -371,85 +503,65 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     record_failure(rec, bundle.error(), out);
     return out;
   }
-  auto session = session_for(*directory_url, rec.ca_bundle);
-  if (!session) {
-    record_failure(rec, session.error(), out);
+  // The CAs this order may go to, best first (pipeline/ca_choice.hpp): a CA that fails as
+  // a CA (unreachable, 5xx, rate limited) and is now resting hands the order to the next.
+  auto candidates = ca_candidates(*directory_url, primary_options(rec), rec.profile);
+  if (!candidates) {
+    record_failure(rec, candidates.error(), out);
     return out;
   }
-  if (auto r = check_profile(rec, (*session)->client->directory()); !r) {
-    record_failure(rec, r.error(), out);
-    return out;
+  const int64_t now_unix = to_unix(clock.now());
+  std::vector<CaHealth> health;
+  for (const auto& c : *candidates) {
+    auto h = store.ca_health(c.server);
+    CaHealth fresh;
+    fresh.server = c.server;
+    health.push_back(h ? *h : fresh);
   }
-
-  // The certificate key is written (0600) before the order exists, so an order resumed
-  // after a crash finalizes with the key its CSR would have used.
-  const std::string pending_dir = settings.state_dir + "/pending";
-  const std::string pending_key = pending_dir + "/" + rec.name + ".key";
-  acme::IssueRequest req;
-  req.identifiers = *ids;
-  req.key_type = *key_type;
-  req.poll.timeout = settings.order_timeout;
-  req.preferred_chain = rec.preferred_chain;
-  req.profile = rec.profile;
   auto stored_order = store.find_order(rec.name);
-  auto existing_key = read_file(pending_key);
-  if (existing_key && !check_private_file(pending_key, "pending certificate key")) {
-    existing_key = acme::make_error(Errc::kIo, "not ours");  // never reuse a key others saw
-  }
-  if (stored_order && *stored_order && existing_key) {
-    req.order_url = **stored_order;
-    req.key_pem = *existing_key;
-    log->info("cert={} resuming order {}", rec.name, req.order_url);
-  } else {
-    auto key = acme::PrivateKey::generate(*key_type);
-    auto pem = key ? key->to_pem() : acme::Result<std::string>(key.error());
-    if (!pem) {
-      record_failure(rec, pem.error(), out);
-      return out;
+  const std::string resume_origin =
+      stored_order && *stored_order ? url_origin(**stored_order) : std::string();
+  const auto try_order =
+      ca_try_order(*candidates, health, issued_by(rec), settings.acme.failover.return_to_primary,
+                   now_unix, resume_origin);
+  acme::Result<acme::IssuedCertificate> issued = make_error(Errc::kInternal, "no CA to order from");
+  const CaCandidate* chosen = nullptr;
+  std::optional<seconds> retry_after;  // the soonest any CA tried allows, if all sent one
+  bool every_retry_after = true;
+  for (size_t n = 0; n < try_order.size(); ++n) {
+    const CaCandidate& ca = (*candidates)[try_order[n]];
+    auto session = session_for(ca.options);
+    issued = session ? order_at(rec, ca, **session, *ids, *key_type, *bundle->solver,
+                                !resume_origin.empty() && url_origin(ca.server) == resume_origin)
+                     : acme::Result<acme::IssuedCertificate>(std::move(session).error());
+    if (issued) {
+      note_ca(ca.server, nullptr);
+      chosen = &ca;
+      break;
     }
-    if (auto r = make_dirs(pending_dir, 0700); !r) {
-      record_failure(rec, r.error(), out);
-      return out;
-    }
-    if (auto r = atomic_write(pending_key, *pem, 0600); !r) {
-      record_failure(rec, r.error(), out);
-      return out;
-    }
-    req.key_pem = *pem;
-  }
-  // RFC 9773 §5: name the certificate this one replaces when the CA offers ARI.
-  // A revoked predecessor is not "replaced" in the ARI sense: it is already dead.
-  if (!(*session)->client->directory().renewal_info.empty() && !rec.revoked()) {
-    req.replaces = rec.ari_cert_id;
-  }
-  req.on_order_created = [this, &rec](const std::string& url) {
-    events.check(store.set_order(rec.name, url, "pending"), "saving the order of " + rec.name);
-    events.emit(rec.name, event::kOrdered, url);
-  };
-  auto progress = [&log, &rec](std::string_view step, std::chrono::milliseconds took,
-                               std::string_view detail) {
-    log->info("cert={} {} took_ms={} {}", rec.name, step, took.count(), detail);
-  };
-  const int bad_nonce_before = (*session)->client->transport().bad_nonce_retries();
-  auto issued = acme::Issuer(*(*session)->client, *bundle->solver, clock, progress).issue(req);
-  if (!issued && is_account_does_not_exist(issued.error()) && req.order_url.empty()) {
-    // The CA forgot the account (a test CA restarted, a staging reset): register the same
-    // key again, once, and go on.
-    GlobalOptions g = settings.acme;
-    if (g.ca_bundle.empty()) g.ca_bundle = rec.ca_bundle;
-    g.agree_tos = true;  // this key's account agreed to the terms when it was created
-    if (auto r = reregister_account(**session, store, g, settings.state_dir); r) {
-      issued = acme::Issuer(*(*session)->client, *bundle->solver, clock, progress).issue(req);
+    if (issued.error().code == Errc::kCancelled) break;
+    if (issued.error().retry_after) {
+      retry_after = retry_after ? std::min(*retry_after, *issued.error().retry_after)
+                                : *issued.error().retry_after;
     } else {
-      issued = std::move(r).error().context("registering the account again");
+      every_retry_after = false;
     }
+    note_ca(ca.server, &issued.error());
+    if (classify_ca_failure(issued.error()) == CaFailure::kNone) break;  // any CA would refuse
+    auto h = store.ca_health(ca.server);
+    const bool resting = h && !ca_available(*h, to_unix(clock.now()));
+    if (!resting || n + 1 == try_order.size()) break;  // counted; retried here after backoff
+    const CaCandidate& next = (*candidates)[try_order[n + 1]];
+    log->warn("cert={} CA {} failed ({}): trying {} CA {}", rec.name, ca.server,
+              to_string(classify_ca_failure(issued.error())),
+              next.fallback == 0 ? "the primary" : "fallback", next.server);
+    events.emit(rec.name, event::kFailedOver, ca.server + " -> " + next.server);
   }
-  events.metrics().bad_nonce_retries((*session)->client->transport().bad_nonce_retries() -
-                                     bad_nonce_before);
   events.metrics().renewal_finished(
       static_cast<double>(
           duration_cast<std::chrono::milliseconds>(clock.steady_now() - start).count()) /
       1000.0);
+  const std::string pending_key = settings.state_dir + "/pending/" + rec.name + ".key";
   if (!issued) {
     if (issued.error().code == Errc::kCancelled) {
       // The agent is stopping: the order and its key stay to be resumed at the next start.
@@ -459,10 +571,9 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
       log->info("cert={} {}", rec.name, out.message);
       return out;
     }
-    // A failed order is not worth resuming; the next attempt starts afresh.
-    events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
-    ::unlink(pending_key.c_str());
-    record_failure(rec, issued.error(), out);
+    acme::Error e = std::move(issued).error();
+    e.retry_after = every_retry_after ? retry_after : std::nullopt;
+    record_failure(rec, e, out);
     return out;
   }
 
@@ -492,6 +603,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   rec.next_attempt = 0;
   rec.last_error.clear();
   rec.last_success = to_unix(now);
+  rec.issued_by = chosen->server;
   PolicyInput in;
   in.not_before = issued->info.not_before;
   in.not_after = issued->info.not_after;
@@ -505,11 +617,14 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
   ::unlink(pending_key.c_str());
   const std::string_view kind = first ? event::kObtained : event::kRenewed;
-  events.emit(rec.name, kind, "serial " + rec.serial);
+  events.emit(rec.name, kind,
+              "serial " + rec.serial +
+                  (chosen->fallback != 0 ? " from fallback CA " + chosen->server : std::string()));
   out.installed = true;
   out.outcome = Outcome::kRenewed;
-  out.message =
-      std::string(kind) + ": serial " + rec.serial + ", valid until " + rfc3339(rec.not_after);
+  out.message = std::string(kind) + ": serial " + rec.serial + ", valid until " +
+                rfc3339(rec.not_after) +
+                (chosen->fallback != 0 ? ", from fallback CA " + chosen->server : std::string());
   out.issuer = issued->info.issuer;
   out.order_url = issued->order_url;
   out.certificate_url = issued->certificate_url;

@@ -53,12 +53,16 @@ RenewalPlan plan_renewal(const PolicyInput& in) {
 }
 
 std::chrono::seconds failure_backoff(int consecutive_failures,
-                                     std::optional<std::chrono::seconds> retry_after) {
+                                     std::optional<std::chrono::seconds> retry_after,
+                                     std::optional<std::chrono::seconds> remaining) {
   seconds delay(0);
   static constexpr int64_t kLadder[] = {60, 600, 6000};  // then daily
   if (consecutive_failures > 0) {
     const auto i = static_cast<size_t>(consecutive_failures - 1);
     delay = seconds(i < std::size(kLadder) ? kLadder[i] : 86400);
+    // The ladder was made for 90-day certificates; a short-lived (or nearly expired) one
+    // retries at least ten times in what it has left.
+    if (remaining) delay = std::min(delay, std::max(kMinBackoff, *remaining / 10));
   }
   if (retry_after && *retry_after > delay) delay = *retry_after;
   return delay;

@@ -50,9 +50,13 @@ RenewalPlan plan_renewal(const PolicyInput& in);
 
 inline bool renewal_due(const RenewalPlan& plan, SysTime now) { return now >= plan.renew_at; }
 
-// Failure backoff: 1 min, 10 min, 100 min, then daily; never earlier than Retry-After.
+// Failure backoff: 1 min, 10 min, 100 min, then daily -- capped at a tenth of the time the
+// installed certificate has left (`remaining`; at least kMinBackoff), so a 6-day
+// certificate gets many tries before it expires, not two; never earlier than Retry-After.
+inline constexpr std::chrono::seconds kMinBackoff{10};
 std::chrono::seconds failure_backoff(int consecutive_failures,
-                                     std::optional<std::chrono::seconds> retry_after);
+                                     std::optional<std::chrono::seconds> retry_after,
+                                     std::optional<std::chrono::seconds> remaining = std::nullopt);
 
 // A stable value in [0, 1) from a string (e.g. the serial), so the jitter of a certificate
 // does not change from one check to the next.

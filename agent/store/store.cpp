@@ -143,6 +143,18 @@ ALTER TABLE certificates ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;
     R"sql(
 ALTER TABLE certificates ADD COLUMN profile TEXT NOT NULL DEFAULT '';
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN issued_by TEXT NOT NULL DEFAULT '';
+UPDATE certificates SET issued_by = server WHERE not_after != 0;
+CREATE TABLE ca_health (
+  server               TEXT PRIMARY KEY,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  unavailable_until    INTEGER NOT NULL DEFAULT 0,
+  last_failure         INTEGER NOT NULL DEFAULT 0,
+  last_success         INTEGER NOT NULL DEFAULT 0,
+  last_error           TEXT NOT NULL DEFAULT ''
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -301,7 +313,7 @@ constexpr const char* kCertColumns =
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
     "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
     "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
-    "renew_before_days, preferred_chain, origin, managed, profile";
+    "renew_before_days, preferred_chain, origin, managed, profile, issued_by";
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -340,6 +352,7 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.origin = col_text(s, 27);
   c.managed = sqlite3_column_int(s, 28) != 0;
   c.profile = col_text(s, 29);
+  c.issued_by = col_text(s, 30);
   return c;
 }
 
@@ -371,7 +384,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
       ", created_at, updated_at) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -385,7 +398,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "hook_pending=excluded.hook_pending, ca_bundle=excluded.ca_bundle, "
       "revoked_serial=excluded.revoked_serial, renew_before_days=excluded.renew_before_days, "
       "preferred_chain=excluded.preferred_chain, origin=excluded.origin, "
-      "managed=excluded.managed, profile=excluded.profile, updated_at=excluded.updated_at";
+      "managed=excluded.managed, profile=excluded.profile, issued_by=excluded.issued_by, "
+      "updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
   bind_value(s.get(), i++, c.name);
@@ -418,6 +432,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
   bind_value(s.get(), i++, c.managed ? 1 : 0);
   bind_value(s.get(), i++, c.profile);
+  bind_value(s.get(), i++, c.issued_by);
   const int64_t now = unix_now();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -562,8 +577,8 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
       prepare(db_.get(),
               "SELECT name, serial, not_before, not_after, ari_chosen_time, "
               "last_success, consecutive_failures, hook_pending, renewals_success, "
-              "renewals_failure, hooks_success, hooks_failure, revoked_serial, renew_before_days "
-              "FROM certificates"));
+              "renewals_failure, hooks_success, hooks_failure, revoked_serial, renew_before_days, "
+              "issued_by FROM certificates"));
   // A plain table scan, sorted here: "ORDER BY name" walks the name index and seeks into
   // the table once per row, which made this query ~75% of a 100,000-certificate scrape.
   std::vector<CertificateMetrics> out;
@@ -585,6 +600,7 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
     m.hooks_failure = sqlite3_column_int64(st, 11);
     m.revoked = !m.serial.empty() && col_text(st, 12) == m.serial;
     m.renew_before_days = sqlite3_column_int(st, 13);
+    m.issued_by = col_text(st, 14);
     out.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return db_error(db_.get(), "read metrics");
@@ -607,6 +623,76 @@ Result<std::vector<Event>> Store::events(const std::string& cert_name, int limit
                    col_text(s.get(), 3)});
   }
   if (rc != SQLITE_DONE) return db_error(db_.get(), "read events");
+  return out;
+}
+
+namespace {
+
+constexpr const char* kCaHealthColumns =
+    "server, consecutive_failures, unavailable_until, last_failure, last_success, last_error";
+
+CaHealth read_ca_health(sqlite3_stmt* s) {
+  CaHealth h;
+  h.server = col_text(s, 0);
+  h.consecutive_failures = sqlite3_column_int(s, 1);
+  h.unavailable_until = sqlite3_column_int64(s, 2);
+  h.last_failure = sqlite3_column_int64(s, 3);
+  h.last_success = sqlite3_column_int64(s, 4);
+  h.last_error = col_text(s, 5);
+  return h;
+}
+
+}  // namespace
+
+Result<CaHealth> Store::ca_health(const std::string& server) {
+  const std::string sql =
+      std::string("SELECT ") + kCaHealthColumns + " FROM ca_health WHERE server = ?";
+  ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+  bind_value(s.get(), 1, server);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_ROW) return read_ca_health(s.get());
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "read CA health");
+  CaHealth h;
+  h.server = server;
+  return h;
+}
+
+Result<CaHealth> Store::update_ca_health(const std::string& server,
+                                         const std::function<void(CaHealth&)>& change) {
+  ACME_CHECK(exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Result<CaHealth> {
+    ACME_ASSIGN(CaHealth h, ca_health(server));
+    change(h);
+    h.server = server;
+    const std::string sql = std::string("INSERT OR REPLACE INTO ca_health(") + kCaHealthColumns +
+                            ") VALUES(?,?,?,?,?,?)";
+    ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+    bind_value(s.get(), 1, h.server);
+    bind_value(s.get(), 2, h.consecutive_failures);
+    bind_value(s.get(), 3, h.unavailable_until);
+    bind_value(s.get(), 4, h.last_failure);
+    bind_value(s.get(), 5, h.last_success);
+    bind_value(s.get(), 6, h.last_error);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "save CA health");
+    return h;
+  };
+  auto r = body();
+  if (!r) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  ACME_CHECK(exec("COMMIT"));
+  return r;
+}
+
+Result<std::vector<CaHealth>> Store::all_ca_health() {
+  const std::string sql =
+      std::string("SELECT ") + kCaHealthColumns + " FROM ca_health ORDER BY server";
+  ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
+  std::vector<CaHealth> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(read_ca_health(s.get()));
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "list CA health");
   return out;
 }
 

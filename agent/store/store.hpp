@@ -4,6 +4,7 @@
 // Schema changes go through PRAGMA user_version migrations (store.cpp).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,7 @@ struct CertificateRecord {
   std::string profile;           // ACME profile (draft-ietf-acme-profiles); "": CA default
   std::string origin = "issue";  // "issue" (acmectl issue) or "config" ([[certificate]])
   bool managed = true;           // false: gone from the config; kept, no longer renewed
+  std::string issued_by;         // directory URL of the CA that issued the installed one
   // The installed certificate is the revoked one: it must be replaced now.
   bool revoked() const { return !serial.empty() && revoked_serial == serial; }
 };
@@ -75,6 +77,17 @@ struct CertificateMetrics {
   int64_t hooks_failure = 0;
   bool revoked = false;       // the installed certificate was revoked
   int renew_before_days = 0;  // 0: the agent's
+  std::string issued_by;      // directory URL of the issuing CA ("" before any issue)
+};
+
+// How a CA has been answering, shared by every certificate (pipeline/ca_choice.hpp).
+struct CaHealth {
+  std::string server;  // directory URL
+  int consecutive_failures = 0;
+  int64_t unavailable_until = 0;  // orders skip this CA (when another is left) until then
+  int64_t last_failure = 0;
+  int64_t last_success = 0;
+  std::string last_error;
 };
 
 struct Event {
@@ -127,6 +140,13 @@ class Store {
   Result<void> add_event(const Event& event);
   Result<std::vector<CertificateMetrics>> certificate_metrics();
   Result<std::vector<Event>> events(const std::string& cert_name, int limit = 50);
+
+  // Per-CA health (a CA never seen reads as healthy). update_ca_health reads, applies
+  // `change` and writes in one transaction, so concurrent workers never lose a count.
+  Result<CaHealth> ca_health(const std::string& server);
+  Result<CaHealth> update_ca_health(const std::string& server,
+                                    const std::function<void(CaHealth&)>& change);
+  Result<std::vector<CaHealth>> all_ca_health();
 
  private:
   struct DbCloser {

@@ -482,3 +482,68 @@ domains = ["b.example"]
   CHECK(error_of("[acme]\neab_alg = \"HS1\"\n").find("'eab_alg' must be HS256, HS384 or HS512") !=
         std::string::npos);
 }
+
+TEST_CASE("config: [[acme.fallback]] tables and the failover keys") {
+  auto cfg = parse_config(R"([acme]
+server = "https://primary.test/dir"
+email = "ops@example.com"
+fallback_after_failures = 2
+fallback_retry_seconds = 120
+return_to_primary = false
+
+[[acme.fallback]]
+server = "https://backup.test/dir"
+ca_bundle = "/etc/acmectl/backup.pem"
+eab_kid = "kid-1"
+eab_hmac_key_file = "/etc/acmectl/backup.eab"
+eab_alg = "HS512"
+profile = "shortlived"
+
+[[acme.fallback]]
+server = "letsencrypt"
+email = "le@example.com"
+)",
+                          "f.toml");
+  REQUIRE(cfg);
+  const auto& f = cfg->acme.failover;
+  CHECK(f.after_failures == 2);
+  CHECK(f.retry_seconds == 120);
+  CHECK_FALSE(f.return_to_primary);
+  REQUIRE(f.fallbacks.size() == 2);
+  CHECK(f.fallbacks[0].server == "https://backup.test/dir");
+  CHECK(f.fallbacks[0].ca_bundle == "/etc/acmectl/backup.pem");
+  CHECK(f.fallbacks[0].eab_kid == "kid-1");
+  CHECK(f.fallbacks[0].eab_hmac_key_file == "/etc/acmectl/backup.eab");
+  CHECK(f.fallbacks[0].eab_alg == "HS512");
+  CHECK(f.fallbacks[0].profile == "shortlived");
+  CHECK(f.fallbacks[1].server == "letsencrypt");
+  CHECK(f.fallbacks[1].email == "le@example.com");
+  // merge_globals hands them to every command's settings.
+  CHECK(agent::merge_globals({}, *cfg).failover.fallbacks.size() == 2);
+
+  auto defaults = parse_config("[acme]\nserver = \"https://p.test/dir\"\n", "d.toml");
+  REQUIRE(defaults);
+  CHECK(defaults->acme.failover.after_failures == 3);
+  CHECK(defaults->acme.failover.retry_seconds == 600);
+  CHECK(defaults->acme.failover.return_to_primary);
+  CHECK(defaults->acme.failover.fallbacks.empty());
+
+  auto err = [](const std::string& text) {
+    auto r = parse_config(text, "bad.toml");
+    REQUIRE_FALSE(r);
+    return r.error().message;
+  };
+  CHECK(err("[acme]\n[[acme.fallback]]\nemail = \"x@example.com\"\n") ==
+        "bad.toml:2:1: [[acme.fallback]] #1 needs 'server'");
+  CHECK(err("[[acme.fallback]]\nserver = \"https://b.test/dir\"\nserverr = \"x\"\n") ==
+        "bad.toml:3:1: unknown key 'serverr' in [[acme.fallback]]");
+  CHECK(err("[[acme.fallback]]\nserver = \"http://b.test/dir\"\n")
+            .find("'server' of [[acme.fallback]] #1: must be an https:// URL") !=
+        std::string::npos);
+  CHECK(err("[[acme.fallback]]\nserver = \"https://b.test/dir\"\neab_alg = \"HS1\"\n") ==
+        "bad.toml:3:11: 'eab_alg' must be HS256, HS384 or HS512, not \"HS1\"");
+  CHECK(err("[acme]\nfallback_after_failures = 0\n") ==
+        "bad.toml:2:27: 'fallback_after_failures' must be an integer between 1 and 100");
+  CHECK(err("[acme]\nfallback = \"https://b.test/dir\"\n") ==
+        "bad.toml:2:12: 'fallback' must be an array of tables: write [[acme.fallback]]");
+}

@@ -441,3 +441,114 @@ TEST_CASE("pipeline: External Account Binding registers the account; none or a w
     CHECK(w.ca.requests("newAccount") == 0);
   }
 }
+
+namespace {
+
+// The primary CA that is down: every request to it fails to connect; the rest goes to the
+// fake CA (the fallback).
+class DownPrimary final : public acme::HttpClient {
+ public:
+  DownPrimary(acme::HttpClient& to, std::atomic<int>& hits) : to_(to), hits_(hits) {}
+  acme::Result<acme::HttpResponse> send(const acme::HttpRequest& r) override {
+    if (r.url.rfind("https://down.test/", 0) == 0) {
+      ++hits_;
+      return acme::make_error(acme::Errc::kNetwork,
+                              "GET " + r.url + ": connect: Connection refused");
+    }
+    return to_.send(r);
+  }
+
+ private:
+  acme::HttpClient& to_;
+  std::atomic<int>& hits_;
+};
+
+}  // namespace
+
+TEST_CASE("pipeline: an unreachable primary hands the order to the fallback CA, then rests") {
+  World w;
+  w.add("fo.test");
+  auto rec = w.record("fo.test");
+  rec.server = "https://down.test/dir";
+  REQUIRE(w.store->upsert_certificate(rec));
+  std::atomic<int> primary_hits{0};
+  auto settings = w.settings();
+  settings.acme.server = "https://down.test/dir";
+  settings.acme.failover.fallbacks = {
+      {std::string(FakeAcmeServer::kDirectoryUrl), "", "", "", "", "", ""}};
+  settings.acme.failover.retry_seconds = 600;
+  settings.http_factory = [&](const acme::HttpOptions&) {
+    return acme::Result<std::unique_ptr<acme::HttpClient>>(
+        std::make_unique<DownPrimary>(w.ca, primary_hits));
+  };
+  {
+    agent::Pipeline p(*w.store, *w.events, settings);
+    auto r = p.run("fo.test", {});
+    INFO(r.message);
+    CHECK(r.outcome == Outcome::kRenewed);
+    CHECK(r.message.find("from fallback CA https://ca.test/dir") != std::string::npos);
+  }
+  CHECK(primary_hits == 1);  // one directory fetch, then straight to the fallback
+  rec = w.record("fo.test");
+  CHECK(rec.issued_by == FakeAcmeServer::kDirectoryUrl);
+  CHECK(rec.server == "https://down.test/dir");  // the configured primary stays
+  CHECK(rec.consecutive_failures == 0);
+  auto h = w.store->ca_health("https://down.test/dir");
+  REQUIRE(h);
+  CHECK(h->consecutive_failures == 1);
+  CHECK(h->unavailable_until == agent::to_unix(w.clock.now()) + 600);
+  CHECK(h->last_error.find("Connection refused") != std::string::npos);
+  auto events = w.store->events("fo.test", 10);
+  REQUIRE(events);
+  bool failed_over = false;
+  for (const auto& e : *events) {
+    failed_over = failed_over || (e.kind == "failed_over" &&
+                                  e.detail == "https://down.test/dir -> " +
+                                                  std::string(FakeAcmeServer::kDirectoryUrl));
+  }
+  CHECK(failed_over);
+
+  // While the primary rests, a renewal (a new process) does not even try it.
+  {
+    agent::Pipeline p(*w.store, *w.events, settings);
+    CHECK(p.run("fo.test", RunOptions{true, true}).outcome == Outcome::kRenewed);
+  }
+  CHECK(primary_hits == 1);
+  // Its rest over, it is tried first again (return_to_primary), and fails over again.
+  w.fake_clock.advance(std::chrono::seconds(601));
+  {
+    agent::Pipeline p(*w.store, *w.events, settings);
+    CHECK(p.run("fo.test", RunOptions{true, true}).outcome == Outcome::kRenewed);
+  }
+  CHECK(primary_hits == 2);
+  h = w.store->ca_health("https://down.test/dir");
+  REQUIRE(h);
+  CHECK(h->consecutive_failures == 2);
+  auto fb = w.store->ca_health(std::string(FakeAcmeServer::kDirectoryUrl));
+  REQUIRE(fb);
+  CHECK(fb->consecutive_failures == 0);
+  CHECK(fb->last_success != 0);
+  CHECK(w.ca.violations().empty());
+}
+
+TEST_CASE("pipeline: a failed validation at the primary does not move the order to a fallback") {
+  World w;
+  w.add("fv.test");
+  w.ca.fail_validation("fv.test", "urn:ietf:params:acme:error:unauthorized", "no such token");
+  std::atomic<int> other_hits{0};
+  auto settings = w.settings();
+  settings.acme.failover.fallbacks = {{"https://down.test/dir", "", "", "", "", "", ""}};
+  settings.acme.failover.after_failures = 1;
+  settings.http_factory = [&](const acme::HttpOptions&) {
+    return acme::Result<std::unique_ptr<acme::HttpClient>>(
+        std::make_unique<DownPrimary>(w.ca, other_hits));
+  };
+  agent::Pipeline p(*w.store, *w.events, settings);
+  auto r = p.run("fv.test", {});
+  CHECK(r.outcome == Outcome::kFailed);
+  CHECK(r.message.find("no such token") != std::string::npos);
+  CHECK(other_hits == 0);
+  auto h = w.store->ca_health(std::string(FakeAcmeServer::kDirectoryUrl));
+  REQUIRE(h);
+  CHECK(h->consecutive_failures == 0);
+}

@@ -162,3 +162,22 @@ TEST_CASE("policy: stable jitter source is in [0, 1) and depends on its seed") {
   CHECK(a == agent::stable_random01("0abc"));
   CHECK(a != agent::stable_random01("0abd"));
 }
+
+TEST_CASE("policy: the failure backoff is capped by the remaining lifetime") {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  // A 6-day certificate renewing with 3 days left: tries at 1 min, 10 min, 100 min, then
+  // every 7.2 h (a tenth of what is left), never daily.
+  CHECK(agent::failure_backoff(1, std::nullopt, hours(72)) == minutes(1));
+  CHECK(agent::failure_backoff(3, std::nullopt, hours(72)) == minutes(100));
+  CHECK(agent::failure_backoff(4, std::nullopt, hours(72)) == seconds(72 * 360));
+  // A 90-day certificate with 30 days left: the ladder as it was.
+  CHECK(agent::failure_backoff(4, std::nullopt, hours(24 * 30)) == hours(24));
+  // Minutes left: at least kMinBackoff apart; expired: kMinBackoff.
+  CHECK(agent::failure_backoff(2, std::nullopt, seconds(60)) == agent::kMinBackoff);
+  CHECK(agent::failure_backoff(2, std::nullopt, seconds(-5)) == agent::kMinBackoff);
+  CHECK(agent::failure_backoff(2, std::nullopt, seconds(300)) == seconds(30));
+  // The CA's Retry-After still wins.
+  CHECK(agent::failure_backoff(2, seconds(3600), seconds(300)) == seconds(3600));
+}

@@ -27,12 +27,12 @@ TEST_CASE("store: a new database is migrated to the current schema version") {
   TempDir dir;
   auto s = agent::Store::open(dir.path + "/a.db");
   REQUIRE(s);
-  CHECK((*s)->schema_version() == 7);
+  CHECK((*s)->schema_version() == 8);
   // Opening again is a no-op migration.
   s->reset();
   auto again = agent::Store::open(dir.path + "/a.db");
   REQUIRE(again);
-  CHECK((*again)->schema_version() == 7);
+  CHECK((*again)->schema_version() == 8);
 }
 
 TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
@@ -44,7 +44,7 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   sqlite3_close(raw);
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message == "store: schema version 99 is newer than this acmectl understands (7)");
+  CHECK(s.error().message == "store: schema version 99 is newer than this acmectl understands (8)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {
@@ -305,4 +305,47 @@ TEST_CASE("store: a disk I/O error names the database file") {
   CHECK(r.error().message.rfind("store: ", 0) == 0);
   CHECK(r.error().message.find("disk I/O error (" + db) != std::string::npos);
   CHECK(add_event_with_file_limit(**s, RLIM_INFINITY));  // usable again once writes work
+}
+
+TEST_CASE("store: the issuing CA and the per-CA health round-trip") {
+  TempDir dir;
+  auto s = agent::Store::open(dir.path + "/ca.db");
+  REQUIRE(s);
+  agent::Store& st = **s;
+  agent::CertificateRecord c;
+  c.name = "x";
+  c.domains = {"x.test"};
+  c.out_dir = "/o/x";
+  c.server = "https://primary.test/dir";
+  c.issued_by = "https://backup.test/dir";
+  REQUIRE(st.upsert_certificate(c));
+  auto back = st.find_certificate("x");
+  REQUIRE(back);
+  REQUIRE(*back);
+  CHECK((*back)->issued_by == "https://backup.test/dir");
+  auto metrics = st.certificate_metrics();
+  REQUIRE(metrics);
+  REQUIRE(metrics->size() == 1);
+  CHECK(metrics->front().issued_by == "https://backup.test/dir");
+
+  auto fresh = st.ca_health("https://primary.test/dir");
+  REQUIRE(fresh);
+  CHECK(fresh->server == "https://primary.test/dir");
+  CHECK(fresh->consecutive_failures == 0);
+  CHECK(fresh->unavailable_until == 0);
+  for (int i = 0; i < 2; ++i) {
+    auto h = st.update_ca_health("https://primary.test/dir", [](agent::CaHealth& health) {
+      health.consecutive_failures += 1;
+      health.unavailable_until = 500;
+      health.last_error = "connect: refused";
+    });
+    REQUIRE(h);
+    CHECK(h->consecutive_failures == i + 1);
+  }
+  auto all = st.all_ca_health();
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(all->front().consecutive_failures == 2);
+  CHECK(all->front().unavailable_until == 500);
+  CHECK(all->front().last_error == "connect: refused");
 }
