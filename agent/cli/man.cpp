@@ -311,6 +311,22 @@ HS256 (default), HS384 or HS512.
 .TP
 .B profile
 The certificate profile to ask the CA for.
+.TP
+.B fallback_after_failures
+Server errors (5xx, serverInternal) in a row before a CA rests and orders go to the
+next CA, 1 to 100 (default 3); an unreachable or rate-limited CA rests at once.
+.TP
+.B fallback_retry_seconds
+How long a failed CA rests before an order tries it again (default 600).
+.TP
+.B return_to_primary
+\fBtrue\fR (default): once the primary works again, orders go back to it;
+\fBfalse\fR: a certificate stays with the CA that issued it while that CA works.
+.SH [[acme.fallback]]
+A CA to fall over to when the primary fails as a CA (never for a failed validation);
+repeatable, tried in order, each with its own account. Keys: \fBserver\fR (required),
+\fBca_bundle\fR, \fBemail\fR (default: the primary's), \fBeab_kid\fR,
+\fBeab_hmac_key_file\fR, \fBeab_alg\fR, \fBprofile\fR.
 .SH [agent]
 .TP
 .B metrics_listen
