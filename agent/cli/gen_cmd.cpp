@@ -236,10 +236,13 @@ GenCommands add_gen_command(CLI::App& app, GenOptions& o) {
   add_ci(c, o);
   c.alerts = c.gen->add_subcommand("alerts", kGenerators[5].summary);
   c.alerts->add_option("--job", o.alerts.job, "Prometheus job name of the agent (acmectl)");
-  c.alerts->add_option("--warning-days", o.alerts.warning_days, "Warn below this many days (14)")
+  c.alerts
+      ->add_option("--warning-days", o.alerts.warning_days,
+                   "Warn below a fifth of the lifetime, at most this many days (14)")
       ->check(CLI::Range(1, 365));
   c.alerts
-      ->add_option("--critical-days", o.alerts.critical_days, "Critical below this many days (3)")
+      ->add_option("--critical-days", o.alerts.critical_days,
+                   "Critical below a twentieth of the lifetime, at most this many days (3)")
       ->check(CLI::Range(1, 365));
   add_out(c.alerts, o);
   return c;

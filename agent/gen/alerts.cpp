@@ -31,6 +31,11 @@ std::string yaml_single_quoted(const std::string& v) {
 
 }  // namespace
 
+// The expiry thresholds are relative to each certificate's lifetime (notAfter - notBefore),
+// capped by the configured days: a fifth (warning) and a twentieth (critical) of it, at
+// most 14 and 3 days. A 90-day certificate warns at 14 days left as before; a healthy
+// 6-day one (renewed with 3 days left, docs/renewal.md) never fires -- it warns at 28.8 h
+// and pages at 7.2 h left.
 std::string alert_rules(const AlertOptions& o) {
   const std::string warn = std::to_string(o.warning_days);
   const std::string crit = std::to_string(o.critical_days);
@@ -43,25 +48,25 @@ groups:
   - name: acmectl
     rules:
       - alert: AcmectlCertificateExpiringSoon
-        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < )" +
-         warn + R"( * 86400
+        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < clamp_max((acmectl_certificate_expiration_timestamp_seconds - acmectl_certificate_not_before_timestamp_seconds) / 5, )" +
+         warn + R"( * 86400)
         for: 10m
         labels:
           severity: warning
         annotations:
-          summary: "Certificate {{ $labels.name }} expires in less than )" +
-         warn + R"( days"
+          summary: "Certificate {{ $labels.name }} has less than a fifth of its lifetime (at most )" +
+         warn + R"( days) left"
           description: "{{ $labels.name }} on {{ $labels.instance }} expires in {{ $value | humanizeDuration }} and has not been renewed. Run `acmectl show {{ $labels.name }}` to see the last error, fix it, then `acmectl renew --force {{ $labels.name }}`."
           runbook: "acmectl show {{ $labels.name }}; acmectl renew --force {{ $labels.name }}"
       - alert: AcmectlCertificateExpiryCritical
-        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < )" +
-         crit + R"( * 86400
+        expr: (acmectl_certificate_expiration_timestamp_seconds - time()) < clamp_max((acmectl_certificate_expiration_timestamp_seconds - acmectl_certificate_not_before_timestamp_seconds) / 20, )" +
+         crit + R"( * 86400)
         for: 5m
         labels:
           severity: critical
         annotations:
-          summary: "Certificate {{ $labels.name }} expires in less than )" +
-         crit + R"( days"
+          summary: "Certificate {{ $labels.name }} has less than a twentieth of its lifetime (at most )" +
+         crit + R"( days) left"
           description: "{{ $labels.name }} on {{ $labels.instance }} expires in {{ $value | humanizeDuration }}. Renew it now: `acmectl renew --force {{ $labels.name }}`; if the CA is failing, check `acmectl show {{ $labels.name }}` and the agent log (`journalctl -u acmectl-agent`)."
           runbook: "acmectl renew --force {{ $labels.name }}"
       - alert: AcmectlRenewalFailing

@@ -54,8 +54,8 @@ expect_rc 0 gen alerts --job edge-agents --warning-days 21 --critical-days 5 --o
 out=$(promtool check rules "$TMP/custom.yml" 2>&1) || fail "promtool check rules (custom) failed: $out"
 grep -q 'up{job="edge-agents"} == 0' "$TMP/custom.yml" || fail "--job not used in the agent-down rule"
 grep -q 'absent(acmectl_build_info{job="edge-agents"})' "$TMP/custom.yml" || fail "--job not used in the absent rule"
-grep -q '< 21 \* 86400' "$TMP/custom.yml" || fail "--warning-days 21 not used"
-grep -q '< 5 \* 86400' "$TMP/custom.yml" || fail "--critical-days 5 not used"
+grep -q '/ 5, 21 \* 86400)' "$TMP/custom.yml" || fail "--warning-days 21 not used"
+grep -q '/ 20, 5 \* 86400)' "$TMP/custom.yml" || fail "--critical-days 5 not used"
 ok "--job, --warning-days and --critical-days reach the rules"
 
 # Any job name: quotes, a backslash, ": ", "{{", "#" and an apostrophe once
