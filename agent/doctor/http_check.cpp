@@ -167,7 +167,7 @@ Finding check_http01(const DoctorOptions& options, const DoctorTarget& target,
   solver->solver->cleanup(ctx);
   if (!got) {
     f.severity = Severity::kError;
-    f.message = url + " failed: " + got.error().message;
+    f.message = got.error().message;  // names the URL and what went wrong
     return f;
   }
   std::string body = got->body;

@@ -157,6 +157,13 @@ expect_rc 1 doctor -d elsewhere.doctor.test --http01-listen "127.0.0.1:$responde
 check_status resolve error
 assert_match "$(detail resolve)" 'resolves to 192\.0\.2\.10 .*not to an address of this host' "resolve"
 ok "resolves elsewhere: $(detail resolve)"
+# --expect-ip accepts that address (a NAT or load balancer in front); the fetch then goes
+# to 192.0.2.10 (TEST-NET-1, never reached) and fails.
+expect_rc 1 doctor -d elsewhere.doctor.test --http01-listen "127.0.0.1:$responder" \
+  --http-port "$nginx_ok" --expect-ip 192.0.2.10 "${common[@]}"
+check_status resolve ok
+check_status http-01 error
+ok "--expect-ip 192.0.2.10: resolve ok; http-01: $(detail http-01)"
 # A name that does not exist.
 expect_rc 1 doctor -d nothere.doctor.test --http01-listen "127.0.0.1:$responder" \
   --http-port "$nginx_ok" "${common[@]}"
