@@ -41,6 +41,7 @@
 #include "acme/http.hpp"
 #include "http_openssl_detail.hpp"
 #include "ossl.hpp"
+#include "sigpipe_guard.hpp"
 
 namespace acme {
 namespace detail {
@@ -466,41 +467,6 @@ bool wait_fd(int fd, bool for_write, Clock::time_point deadline) {
   }
 }
 
-// OpenSSL writes to the socket with write(2): on a connection the server has closed,
-// that raises SIGPIPE, which kills a process that does not ignore it. SIGPIPE is
-// blocked in this thread while a request runs and a SIGPIPE raised meanwhile is
-// consumed (libcurl sends with MSG_NOSIGNAL to the same end).
-class SigpipeGuard {
- public:
-  SigpipeGuard() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-    blocked_ = pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
-  }
-  ~SigpipeGuard() {
-    if (!blocked_) return;
-    sigset_t pending;
-    sigemptyset(&pending);
-    if (!was_pending_ && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec zero{};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t pipe_{};
-  sigset_t old_{};
-  bool was_pending_ = false;
-  bool blocked_ = false;
-};
-
 class Connection {
  public:
   ~Connection() { close(); }
@@ -529,7 +495,7 @@ class OpensslHttpClient final : public HttpClient {
       : ctx_(std::move(ctx)), options_(std::move(options)) {}
 
   Result<HttpResponse> send(const HttpRequest& req) override {
-    const SigpipeGuard no_sigpipe;
+    const detail::SigpipeGuard no_sigpipe;
     const std::string what = req.method + " " + req.url;
     auto url = detail::parse_url(req.url);
     if (!url) return make_error(url.error().code, what + ": " + url.error().message);

@@ -148,8 +148,30 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   UniqueFd out_r(p[0]);
   UniqueFd out_w(p[1]);
 
+  // stdin: `input` already in a pipe whose write end is closed, or /dev/null.
+  UniqueFd in_r;
+  if (!spec.input.empty()) {
+    if (spec.input.size() > ProcessSpec::kMaxInput) {
+      return make_error(Errc::kInvalidInput, "run " + spec.argv[0] + ": input larger than " +
+                                                 std::to_string(ProcessSpec::kMaxInput) + " bytes");
+    }
+    int q[2];
+    if (::pipe2(q, O_CLOEXEC) != 0) return spawn_error(spec, "pipe", errno);
+    in_r.reset(q[0]);
+    UniqueFd in_w(q[1]);
+    size_t off = 0;
+    while (off < spec.input.size()) {
+      const ssize_t n = ::write(in_w.get(), spec.input.data() + off, spec.input.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return spawn_error(spec, "write input", errno);
+      off += static_cast<size_t>(n);
+    }
+  }
+
   SpawnSetup s;
-  int rc = posix_spawn_file_actions_addopen(&s.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  int rc =
+      in_r ? posix_spawn_file_actions_adddup2(&s.actions, in_r.get(), STDIN_FILENO)
+           : posix_spawn_file_actions_addopen(&s.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (rc == 0 && spec.capture_stdout) {
     rc = posix_spawn_file_actions_adddup2(&s.actions, out_w.get(), STDOUT_FILENO);
   } else if (rc == 0) {
@@ -185,6 +207,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
     rc = posix_spawn(&pid, c_sh_argv[0], &s.actions, &s.attr, c_sh_argv.data(), c_env.data());
   }
   out_w.reset();
+  in_r.reset();
   if (rc != 0) {
     // glibc reports a failed execve here (ENOENT, EACCES, ENOEXEC...). Resource errors
     // (EAGAIN, ENOMEM) are the runner's failure, not the program's.

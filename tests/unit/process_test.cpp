@@ -209,3 +209,19 @@ TEST_CASE("process: the child gets an empty signal mask and default dispositions
   CHECK(stopped.signal == SIGTERM);
   CHECK(took < milliseconds(2000));
 }
+
+TEST_CASE("process: input goes to stdin, then end of file; none means /dev/null") {
+  auto spec = acme::ProcessSpec::shell("cat; echo end");
+  spec.input = "{\"event\":\"failure\"}\n";
+  CHECK(run(spec).output == "{\"event\":\"failure\"}\nend\n");
+  // A program that never reads its input neither blocks nor fails.
+  auto ignore = acme::ProcessSpec::shell("exit 0");
+  ignore.input = std::string(acme::ProcessSpec::kMaxInput, 'x');
+  CHECK(run(ignore).success());
+  CHECK(sh("cat; echo end").output == "end\n");
+  auto big = acme::ProcessSpec::shell("cat");
+  big.input = std::string(acme::ProcessSpec::kMaxInput + 1, 'x');
+  auto r = acme::run_process(big);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("input larger than") != std::string::npos);
+}

@@ -6,7 +6,8 @@
 //  - The program runs with argv as given (no shell) unless built with shell(), which runs
 //    /bin/sh -c COMMAND because the user wrote shell syntax. Nothing is spliced into a
 //    command string: data goes in the environment.
-//  - The child sees exactly descriptors 0, 1 and 2: stdin is /dev/null, stdout and stderr
+//  - The child sees exactly descriptors 0, 1 and 2: stdin is /dev/null (or `input`), stdout and
+//  stderr
 //    go to one pipe that is captured (stdout to /dev/null when capture_stdout is false);
 //    every other descriptor is closed in the child, whether or not it is close-on-exec
 //    (close_range, or /proc/self/fd where the kernel has none).
@@ -40,6 +41,11 @@ struct ProcessSpec {
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds kill_grace{std::chrono::seconds(2)};
   bool capture_stdout = true;
+  // Given to the program on stdin, then end of file; empty: stdin is /dev/null. At most
+  // kMaxInput bytes: it is written into the pipe before the program starts, so the caller
+  // never waits on a program that does not read and never gets SIGPIPE.
+  std::string input{};
+  static constexpr std::size_t kMaxInput = 60 * 1024;
   std::size_t max_output = 64 * 1024;
 
   // /bin/sh -c COMMAND.
