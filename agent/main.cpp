@@ -15,6 +15,7 @@
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
 #include "cli/profiles_cmd.hpp"
+#include "cli/rollback_cmd.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -85,6 +86,9 @@ int main(int argc, char** argv) {
   DeleteCmdOptions del;
   auto* delete_cmd = add_delete_command(app, del);
   add_globals(*delete_cmd);
+  RollbackCmdOptions rollback;
+  auto* rollback_cmd = add_rollback_command(app, rollback);
+  add_globals(*rollback_cmd);
   RevokeCmdOptions revoke;
   auto* revoke_cmd = add_revoke_command(app, revoke);
   add_globals(*revoke_cmd);
@@ -139,7 +143,16 @@ int main(int argc, char** argv) {
     renew.shared_listen = agent_section->http01_listen;
     renew.shared_tls_listen = agent_section->tls_alpn_listen;
     renew.hook_timeout_seconds = agent_section->hook_timeout_seconds;
+    auto cfg = agent::optional_config(g.config);  // [notify], each served check
+    if (!cfg) return usage_fail(cfg.error().to_string());
+    renew.notify = cfg->notify;
+    for (const auto& c : cfg->certificates) renew.serve_checks[c.name] = c.serve_check;
     return run_renew(*eff, renew);
+  }
+  if (rollback_cmd->parsed()) {
+    rollback.post_hook = agent_section->post_hook;
+    rollback.hook_timeout_seconds = agent_section->hook_timeout_seconds;
+    return run_rollback(*eff, rollback);
   }
   if (list_cmd->parsed()) return run_list(*eff);
   if (show_cmd->parsed()) return run_show(*eff, show);

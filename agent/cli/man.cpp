@@ -413,6 +413,36 @@ authoritative servers).
 .TP
 .B propagation_timeout\fR, \fBpropagation_interval
 Seconds to wait for DNS propagation (default 120), and between two checks (default 2).
+.TP
+.B verify_endpoints
+After an install and its deploy hook, each \fIHOST:PORT\fR of this array must serve the
+installed certificate (TLS; SNI is the first name, none for an IP address); else an event,
+a warning and \fBacmectl_certificate_served\fR 0.
+.TP
+.B verify_timeout
+Seconds the served serial may lag the install (1 to 600, default 30).
+.TP
+.B rollback_on_serve_failure
+\fBtrue\fR: a renewal whose certificate is not served is rolled back (as
+\fBacmectl rollback\fR) and counted as a failure.
+.SH [notify]
+Failures, recoveries, a certificate near expiry and a served-certificate mismatch, for
+people (delivered in the background; a failing receiver never fails a renewal).
+.TP
+.B webhook
+An \fBhttp://\fR or \fBhttps://\fR URL that gets a JSON POST (with a Slack-style
+\fBtext\fR field).
+.TP
+.B command
+Run with \fBACMECTL_NOTIFY_EVENT\fR, \fBACMECTL_CERT_NAME\fR, \fBACMECTL_ERROR\fR, ...
+and the same JSON on stdin.
+.TP
+.B expiry_fraction
+Notify (once per certificate version) when less than this part of the lifetime is left
+(default 0.2).
+.TP
+.B timeout\fR, \fBretries
+Seconds per attempt (default 10) and further attempts after a failed one (default 2).
 .SH [gen.NAME]
 Options of \fBacmectl gen NAME\fR, spelled like its flags with \fB_\fR for \fB\-\fR
 (\fBhsts_max_age\fR for \fB\-\-hsts\-max\-age\fR); an array stands for a repeated flag.

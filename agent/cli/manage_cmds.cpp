@@ -10,6 +10,7 @@
 #include "daemon/control.hpp"
 #include "deploy/purge.hpp"
 #include "events/event_sink.hpp"
+#include "events/notifier.hpp"
 #include "pipeline/names.hpp"
 #include "pipeline/pipeline.hpp"
 #include "schedule/policy.hpp"
@@ -122,7 +123,11 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
     }
   } else {
     metrics::Registry registry;
+    // Declared before the sink: its destructor waits (boundedly) for queued deliveries.
+    Notifier notifier(registry);
+    notifier.configure(o.notify);
     EventSink events(**store, registry, std::chrono::seconds(o.hook_timeout_seconds));
+    events.set_notifier(&notifier);
     PipelineSettings settings;
     settings.state_dir = state_dir;
     settings.acme = g;
@@ -130,6 +135,10 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
     settings.shared_listen = o.shared_listen;
     settings.shared_tls_listen = o.shared_tls_listen;
     settings.quiet_failures = true;
+    settings.serve_check = [&o](const std::string& name) {
+      auto it = o.serve_checks.find(name);
+      return it == o.serve_checks.end() ? ServeCheckConfig{} : it->second;
+    };
     Pipeline pipeline(**store, events, settings);
     std::vector<std::string> renewed, failed;
     for (const auto& name : names) {

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.hpp"
+#include "config/config.hpp"
 
 namespace agent::cli {
 
@@ -16,6 +17,9 @@ struct RenewCmdOptions {
   std::string shared_listen;
   std::string shared_tls_listen;  // [agent] tls_alpn_listen
   int hook_timeout_seconds = 300;
+  // From the config: [notify] and each certificate's served check (by name).
+  NotifyConfig notify;
+  std::map<std::string, ServeCheckConfig> serve_checks;
 };
 
 struct ShowCmdOptions {

@@ -308,6 +308,20 @@ acme::Result<void> read_cert_keys(const Reader& r, const toml::table& t, std::st
       int days = 0;
       ACME_CHECK(r.integer(v, key, 1, 365, days));
       c.renew_before_days = days;
+    } else if (key == "verify_endpoints") {
+      ACME_CHECK(r.strings(v, key, c.serve_check.endpoints));
+      for (const auto& e : c.serve_check.endpoints) {
+        if (!acme::parse_host_port(e, "verify_endpoints")) {
+          return r.at(v.source(),
+                      "'verify_endpoints' entries must be HOST:PORT (e.g. "
+                      "127.0.0.1:443, [::1]:443), not \"" +
+                          e + "\"");
+        }
+      }
+    } else if (key == "verify_timeout") {
+      ACME_CHECK(r.integer(v, key, 1, 600, c.serve_check.timeout_seconds));
+    } else if (key == "rollback_on_serve_failure") {
+      ACME_CHECK(r.boolean(v, key, c.serve_check.rollback));
     } else {
       ACME_ASSIGN(const bool known, read_challenge_key(r, key, v, c.challenge));
       if (!known) return r.unknown(k, table);
@@ -400,6 +414,34 @@ acme::Result<void> read_gen(const Reader& r, const toml::table& gen,
 
 }  // namespace
 
+acme::Result<void> read_notify(const Reader& r, const toml::table& t, NotifyConfig& n) {
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "webhook") {
+      ACME_CHECK(r.str(v, key, n.webhook));
+      if (n.webhook.rfind("http://", 0) != 0 && n.webhook.rfind("https://", 0) != 0) {
+        return r.at(v.source(),
+                    "'webhook' must be an http:// or https:// URL, not \"" + n.webhook + "\"");
+      }
+    } else if (key == "command") {
+      ACME_CHECK(r.str(v, key, n.command));
+    } else if (key == "expiry_fraction") {
+      const auto* d = v.as_floating_point();
+      if (d == nullptr || !(d->get() > 0.0 && d->get() < 1.0)) {
+        return r.at(v.source(), "'expiry_fraction' must be a number between 0 and 1 (e.g. 0.2)");
+      }
+      n.expiry_fraction = d->get();
+    } else if (key == "timeout") {
+      ACME_CHECK(r.integer(v, key, 1, 300, n.timeout_seconds));
+    } else if (key == "retries") {
+      ACME_CHECK(r.integer(v, key, 0, 10, n.retries));
+    } else {
+      return r.unknown(k, "notify");
+    }
+  }
+  return acme::ok();
+}
+
 acme::Result<Config> parse_config(const std::string& text, const std::string& path) {
   const Reader r(path);
 #if TOML_EXCEPTIONS
@@ -423,10 +465,12 @@ acme::Result<Config> parse_config(const std::string& text, const std::string& pa
     const std::string_view key = k.str();
     if (key == "state_dir") {
       ACME_CHECK(r.str(v, key, cfg.state_dir));
-    } else if (key == "acme" || key == "agent" || key == "defaults") {
+    } else if (key == "acme" || key == "agent" || key == "defaults" || key == "notify") {
       const toml::table* t = v.as_table();
       if (t == nullptr) return r.at(v.source(), "'" + std::string(key) + "' must be a table");
-      if (key == "acme") {
+      if (key == "notify") {
+        ACME_CHECK(read_notify(r, *t, cfg.notify));
+      } else if (key == "acme") {
         ACME_CHECK(read_acme(r, *t, cfg.acme));
       } else if (key == "agent") {
         ACME_CHECK(read_agent(r, *t, cfg.agent));
@@ -531,6 +575,12 @@ acme::Result<AgentSection> agent_settings(const std::string& config) {
   if (path.empty()) return AgentSection{};
   ACME_ASSIGN(Config cfg, load_config(path));
   return cfg.agent;
+}
+
+acme::Result<Config> optional_config(const std::string& config) {
+  const std::string path = config_path(config);
+  if (path.empty()) return Config{};
+  return load_config(path);
 }
 
 }  // namespace agent

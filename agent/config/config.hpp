@@ -36,6 +36,25 @@ struct AgentSection {
   int hook_timeout_seconds = 300;
 };
 
+// The served-certificate check (docs/operations.md "Rolling back a bad renewal"): after an
+// install and its deploy hook, each endpoint must serve the installed serial.
+struct ServeCheckConfig {
+  std::vector<std::string> endpoints;  // "HOST:PORT"; empty: no check
+  int timeout_seconds = 30;            // how long the served serial may lag the install
+  bool rollback = false;               // rollback_on_serve_failure: put the previous one back
+};
+
+// [notify]: failures, recoveries and near-expiry without Prometheus (docs/operations.md
+// "Notifications").
+struct NotifyConfig {
+  std::string webhook;           // http:// or https:// URL: a JSON POST
+  std::string command;           // run with ACMECTL_* env and the JSON on stdin
+  double expiry_fraction = 0.2;  // notify when less than this part of the lifetime is left
+  int timeout_seconds = 10;      // per attempt
+  int retries = 2;               // further attempts after a failed one
+  bool enabled() const { return !webhook.empty() || !command.empty(); }
+};
+
 struct CertificateConfig {
   std::string name;
   std::vector<std::string> domains;
@@ -46,7 +65,8 @@ struct CertificateConfig {
   std::string server;  // per-certificate CA override; empty: [acme] server
   std::optional<int> renew_before_days;
   std::string preferred_chain;
-  std::string profile;  // draft-ietf-acme-profiles; "": the CA's default
+  std::string profile;           // draft-ietf-acme-profiles; "": the CA's default
+  ServeCheckConfig serve_check;  // verify_endpoints, verify_timeout, rollback_on_serve_failure
 };
 
 // One key of a [gen.NAME] table: the options of `acmectl gen NAME`, spelled like the flags
@@ -66,6 +86,7 @@ struct Config {
   AgentSection agent;
   std::vector<CertificateConfig> certificates;
   std::map<std::string, std::vector<GenSetting>> gen;  // [gen.nginx], [gen.systemd], ...
+  NotifyConfig notify;
 };
 
 // Parses and validates a config file. Errors are kInvalidInput with one line:
@@ -95,5 +116,9 @@ acme::Result<GlobalOptions> with_config(const GlobalOptions& g);
 // renewal window, where the shared HTTP-01 responder answers, the hook timeout): the
 // config's, or the defaults when there is no config file.
 acme::Result<AgentSection> agent_settings(const std::string& config);
+
+// The whole config a one-shot command shares with the agent ([notify], each certificate's
+// served check): the config's, or an empty one when there is no config file.
+acme::Result<Config> optional_config(const std::string& config);
 
 }  // namespace agent

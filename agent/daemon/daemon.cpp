@@ -28,6 +28,7 @@
 #include "daemon/sd_notify.hpp"
 #include "deploy/files.hpp"
 #include "events/event_sink.hpp"
+#include "events/notifier.hpp"
 #include "log/log.hpp"
 #include "metrics/registry.hpp"
 #include "metrics/server.hpp"
@@ -125,6 +126,9 @@ class Daemon {
   std::string tls_responder_listen_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   metrics::Registry registry_;
+  Notifier notifier_{registry_};  // [notify]; reconfigured by each config sync
+  std::mutex serve_mu_;
+  std::map<std::string, ServeCheckConfig> serve_checks_;  // by certificate name
   CancellableClock clock_;
   acme::UniqueFd wake_r_;
   acme::UniqueFd wake_w_;
@@ -162,6 +166,11 @@ PipelineSettings Daemon::pipeline_settings() {
   s.shared_tls_responder = tls_responder_.get();
   s.shared_tls_listen = tls_responder_ ? tls_responder_listen_ : cfg_.agent.tls_alpn_listen;
   s.clock = &clock_;
+  s.serve_check = [this](const std::string& name) {
+    std::lock_guard lock(serve_mu_);
+    auto it = serve_checks_.find(name);
+    return it == serve_checks_.end() ? ServeCheckConfig{} : it->second;
+  };
   return s;
 }
 
@@ -227,6 +236,12 @@ acme::Result<void> Daemon::sync_config() {
       log->info("cert={} removed from the config: no longer renewed (unmanaged)", rec.name);
     }
   }
+  {
+    std::lock_guard lock(serve_mu_);
+    serve_checks_.clear();
+    for (const auto& c : cfg_.certificates) serve_checks_[c.name] = c.serve_check;
+  }
+  notifier_.configure(cfg_.notify);
   return acme::ok();
 }
 
@@ -237,6 +252,7 @@ void Daemon::worker() {
     return;
   }
   EventSink events(**store, registry_, std::chrono::seconds(cfg_.agent.hook_timeout_seconds));
+  events.set_notifier(&notifier_);
   Pipeline pipeline(**store, events, pipeline_settings());
   while (true) {
     Job job;

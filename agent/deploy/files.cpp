@@ -497,4 +497,54 @@ acme::Result<void> install_certificate_files(const std::string& out_root, const 
   return acme::ok();
 }
 
+acme::Result<CertificateVersions> certificate_versions(const std::string& out_root,
+                                                       const std::string& name) {
+  ACME_CHECK(check_names(name, {}));
+  ACME_ASSIGN(auto root, open_dir(out_root));
+  const std::string link_path = out_root + "/" + name;
+  const std::string store_name = "." + name + ".d";
+  const std::string store_path = out_root + "/" + store_name;
+  ACME_ASSIGN(auto current, inspect_link(root.get(), name, link_path));
+  CertificateVersions out;
+  out.current = current.version;
+  if (out.current.empty()) return out;
+  ACME_ASSIGN(auto store, open_own_dir(root.get(), store_name, store_path));
+  ACME_ASSIGN(auto versions, scan_versions(store.get(), store_path));
+  const long cur = version_of(out.current);
+  for (long v : versions) {
+    if (v < cur) out.previous = "v" + std::to_string(v);  // ascending: the last one wins
+  }
+  if (!out.previous.empty()) out.previous_dir = store_path + "/" + out.previous;
+  return out;
+}
+
+acme::Result<void> switch_certificate_version(const std::string& out_root, const std::string& name,
+                                              const std::string& version) {
+  ACME_CHECK(check_names(name, {}));
+  if (version_of(version) < 0) {
+    return make_error(Errc::kInvalidInput, "'" + version + "' is not a certificate version");
+  }
+  ACME_ASSIGN(auto root, open_dir(out_root));
+  const std::string link_path = out_root + "/" + name;
+  const std::string store_name = "." + name + ".d";
+  const std::string store_path = out_root + "/" + store_name;
+  ACME_ASSIGN(auto current, inspect_link(root.get(), name, link_path));
+  if (current.plain_dir) {
+    return make_error(Errc::kInvalidInput, link_path + " is a directory, not a versioned link");
+  }
+  ACME_ASSIGN(auto store, open_own_dir(root.get(), store_name, store_path));
+  ACME_CHECK(open_own_dir(store.get(), version, store_path + "/" + version));
+  const std::string target = store_name + "/" + version;
+  const std::string tmp_link = temp_base(name);
+  if (::symlinkat(target.c_str(), root.get(), tmp_link.c_str()) != 0) {
+    return io_error("symlink", out_root + "/" + tmp_link, errno);
+  }
+  if (::renameat(root.get(), tmp_link.c_str(), root.get(), name.c_str()) != 0) {
+    const int err = errno;
+    ::unlinkat(root.get(), tmp_link.c_str(), 0);
+    return io_error("replace", link_path, err);
+  }
+  return fsync_fd(root.get(), out_root);
+}
+
 }  // namespace agent

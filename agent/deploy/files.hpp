@@ -50,6 +50,22 @@ acme::Result<void> install_files(const std::string& dir, const std::vector<FileS
 acme::Result<void> install_certificate_files(const std::string& out_root, const std::string& name,
                                              const std::vector<FileSpec>& files);
 
+// The versions of a certificate installed by install_certificate_files: the one OUT/NAME
+// points at ("vN"; "" when OUT/NAME is not such a link) and the newest older one still kept
+// ("" when none), with its directory. Same refusals as install_certificate_files.
+struct CertificateVersions {
+  std::string current;
+  std::string previous;
+  std::string previous_dir;  // OUT/.NAME.d/vM
+};
+acme::Result<CertificateVersions> certificate_versions(const std::string& out_root,
+                                                       const std::string& name);
+
+// Points OUT/NAME at the kept version `version` ("vM") with one rename(2) of a new link, as
+// an install does (the version directories are left as they are). For `acmectl rollback`.
+acme::Result<void> switch_certificate_version(const std::string& out_root, const std::string& name,
+                                              const std::string& version);
+
 // The checks install_certificate_files makes before writing, without writing a version:
 // call before ordering, so a hostile or read-only output directory fails before the CA is
 // asked for anything. Creates OUT if missing and probes that a file can be created in it.

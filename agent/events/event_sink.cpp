@@ -2,6 +2,7 @@
 
 #include "base/time.hpp"
 #include "deploy/permissions.hpp"
+#include "events/notifier.hpp"
 #include "hooks/hook_runner.hpp"
 #include "log/log.hpp"
 
@@ -30,6 +31,10 @@ bool EventSink::check(const acme::Result<void>& r, std::string_view what) {
 void EventSink::emit(const std::string& cert, std::string_view kind, const std::string& detail) {
   check(store_.add_event({cert, std::string(kind), unix_now(), detail}),
         "recording event " + std::string(kind) + (cert.empty() ? "" : " of " + cert));
+}
+
+void EventSink::notify(Notification n) {
+  if (notifier_ != nullptr) notifier_->post(std::move(n));
 }
 
 acme::Result<void> EventSink::deploy_hook(const CertificateRecord& rec, std::string_view event) {

@@ -30,7 +30,16 @@ inline constexpr std::string_view kPostHookRan = "post_hook_ran";
 inline constexpr std::string_view kPostHookFailed = "post_hook_failed";
 inline constexpr std::string_view kRevoked = "revoked";
 inline constexpr std::string_view kDeleted = "deleted";
+// The served-certificate check (per endpoint) and rollbacks (docs/operations.md).
+inline constexpr std::string_view kServed = "served";
+inline constexpr std::string_view kServeMismatch = "serve_mismatch";
+inline constexpr std::string_view kRolledBack = "rolled_back";
+// A near-expiry notification was sent for the serial in the detail ("serial X ...").
+inline constexpr std::string_view kExpiryNotified = "expiry_notified";
 }  // namespace event
+
+class Notifier;
+struct Notification;
 
 class EventSink {
  public:
@@ -49,6 +58,12 @@ class EventSink {
   acme::Result<void> post_hook(const std::string& command, const std::vector<std::string>& renewed,
                                const std::vector<std::string>& failed);
 
+  // [notify]: the process's notifier (none: notifications are off).
+  void set_notifier(Notifier* notifier) { notifier_ = notifier; }
+  Notifier* notifier() const { return notifier_; }
+  // Hands a notification to the notifier, which delivers it on its own thread.
+  void notify(Notification n);
+
   metrics::Registry& metrics() { return registry_; }
   Store& store() { return store_; }
 
@@ -56,6 +71,7 @@ class EventSink {
   Store& store_;
   metrics::Registry& registry_;
   std::chrono::seconds hook_timeout_;
+  Notifier* notifier_ = nullptr;
 };
 
 }  // namespace agent

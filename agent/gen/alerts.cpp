@@ -86,6 +86,15 @@ groups:
           summary: "Deploy hook of {{ $labels.name }} failed"
           description: "The deploy hook of {{ $labels.name }} on {{ $labels.instance }} failed in the last hour, so the new certificate may not be served yet. Run `acmectl show {{ $labels.name }}` for the hook output; the agent retries it at the next check."
           runbook: "acmectl show {{ $labels.name }}"
+      - alert: AcmectlCertificateNotServed
+        expr: acmectl_certificate_served == 0
+        for: 5m
+        labels:
+          severity: warning
+        annotations:
+          summary: "{{ $labels.endpoint }} does not serve the installed certificate {{ $labels.name }}"
+          description: "After installing {{ $labels.name }}, the agent on {{ $labels.instance }} found {{ $labels.endpoint }} serving another certificate: the server was not reloaded or its reload failed. `acmectl show {{ $labels.name }}` shows the serve_mismatch event with both serials; reload the server (the agent checks again at its next check of {{ $labels.name }}), or put the previous certificate back with `acmectl rollback {{ $labels.name }}`."
+          runbook: "acmectl show {{ $labels.name }}; acmectl rollback {{ $labels.name }}"
       - alert: AcmectlAgentDown
         expr: )" +
          yaml_single_quoted("up{job=" + job + "} == 0") + R"(

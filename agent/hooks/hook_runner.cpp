@@ -61,6 +61,7 @@ acme::Result<void> run_hook(const std::string& command, const HookContext& ctx,
   spec.env = hook_environment(ctx);
   spec.drop_env_prefixes = {"ACMECTL_"};  // never a stale value from our own environment
   spec.timeout = timeout;
+  spec.input = ctx.input;
   const std::string name = "hook \"" + acme::escape_control(command) + "\"";
 
   auto ran = acme::run_process(spec);

@@ -22,6 +22,8 @@ struct HookContext {
   // Exported to the hook as they are, after (and overriding) the ACMECTL_* above: e.g.
   // ACMECTL_RENEWED_NAMES / ACMECTL_FAILED_NAMES for the post hook.
   std::vector<std::pair<std::string, std::string>> extra_env{};
+  // Given on stdin (the notify command's JSON); empty: stdin is /dev/null.
+  std::string input{};
 };
 
 // True when the command needs a shell (pipes, redirections, quotes, variables, ...).

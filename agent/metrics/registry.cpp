@@ -69,6 +69,25 @@ void Registry::store_write_failed() {
   store_write_failures_ += 1;
 }
 
+void Registry::set_served(const std::string& name, const std::string& endpoint, bool served) {
+  std::lock_guard lock(mu_);
+  served_[{name, endpoint}] = served;
+}
+
+bool Registry::not_served(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  for (auto it = served_.lower_bound({name, ""}); it != served_.end() && it->first.first == name;
+       ++it) {
+    if (!it->second) return true;
+  }
+  return false;
+}
+
+void Registry::notification_sent(const std::string& channel, bool ok) {
+  std::lock_guard lock(mu_);
+  notifications_[{channel, ok ? "success" : "failure"}] += 1;
+}
+
 int64_t Registry::last_tick() const {
   std::lock_guard lock(mu_);
   return last_tick_;
@@ -99,6 +118,23 @@ void Registry::write(Exposition& out) const {
   out.family("acmectl_store_write_failures_total", "counter",
              "Writes to the state database that failed (each one is logged)");
   out.sample("acmectl_store_write_failures_total", store_write_failures_);
+  out.family("acmectl_certificate_served", "gauge",
+             "1 when the endpoint served the installed certificate at the last check after an "
+             "install, else 0");
+  for (const auto& [key, v] : served_) {
+    out.sample("acmectl_certificate_served", {{"name", key.first}, {"endpoint", key.second}},
+               v ? 1 : 0);
+  }
+  // Every series from the start at 0, so increase() sees the first failure.
+  out.family("acmectl_notifications_total", "counter",
+             "Notifications ([notify] webhook, command) by channel and result");
+  for (const char* channel : {"command", "webhook"}) {
+    for (const char* result : {"failure", "success"}) {
+      auto it = notifications_.find({channel, result});
+      out.sample("acmectl_notifications_total", {{"channel", channel}, {"result", result}},
+                 it == notifications_.end() ? 0 : it->second);
+    }
+  }
 }
 
 void write_process_metrics(Exposition& out) {

@@ -39,6 +39,12 @@ class Registry {
   // A store write that failed (logged where it happened; counted here).
   void store_write_failed();
   int64_t last_tick() const;
+  // The served-certificate check's last answer for one endpoint of a certificate.
+  void set_served(const std::string& name, const std::string& endpoint, bool served);
+  // True when an endpoint of this certificate did not serve it at the last check.
+  bool not_served(const std::string& name) const;
+  // A notification delivered (or given up on) through `channel` ("webhook", "command").
+  void notification_sent(const std::string& channel, bool ok);
 
   // Writes every process-wide family (ACME traffic, renewal durations, scheduler tick).
   void write(Exposition& out) const;
@@ -52,6 +58,8 @@ class Registry {
   Histogram renewal_duration_;
   int64_t last_tick_ = 0;
   double store_write_failures_ = 0;
+  std::map<std::pair<std::string, std::string>, bool> served_;           // (name, endpoint)
+  std::map<std::pair<std::string, std::string>, double> notifications_;  // (channel, result)
 };
 
 // process_* metrics of this process (Linux /proc), as the Prometheus client libraries export.

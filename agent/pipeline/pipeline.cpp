@@ -15,8 +15,10 @@
 #include "challenge/settings.hpp"
 #include "deploy/files.hpp"
 #include "deploy/permissions.hpp"
+#include "events/notifier.hpp"
 #include "log/log.hpp"
 #include "pipeline/ca_choice.hpp"
+#include "pipeline/serve_check.hpp"
 #include "schedule/policy.hpp"
 #include "session/account.hpp"
 
@@ -78,6 +80,7 @@ struct Pipeline::Impl {
   std::map<std::string, Session> sessions;  // by directory URL
 
   RunResult run(const std::string& name, const RunOptions& options);
+  RunResult decide(CertificateRecord& rec, const RunOptions& options);
   RunResult obtain(CertificateRecord& rec);
   acme::Result<Session*> session_for(const GlobalOptions& ca);
   // The settings of the primary CA of rec, and of any CA it may have been issued by.
@@ -97,6 +100,9 @@ struct Pipeline::Impl {
                                                  const std::vector<acme::Identifier>& ids,
                                                  acme::KeyType key_type, acme::Solver& solver,
                                                  bool resume);
+  void verify_served(CertificateRecord& rec, bool first, RunResult& out);
+  acme::Result<RollbackResult> rollback_locked(CertificateRecord& rec, const std::string& reason);
+  void check_expiry(const CertificateRecord& rec);
   void record_failure(CertificateRecord& rec, const acme::Error& e, RunResult& out);
   void save(const CertificateRecord& rec) {
     events.check(store.upsert_certificate(rec), "saving certificate " + rec.name);
@@ -119,6 +125,29 @@ Pipeline::~Pipeline() = default;
 
 RunResult Pipeline::run(const std::string& name, const RunOptions& options) {
   return impl_->run(name, options);
+}
+
+acme::Result<RollbackResult> Pipeline::rollback(const std::string& name) {
+  auto& im = *impl_;
+  ACME_ASSIGN(auto lock, try_lock_certificate(im.settings.state_dir, name));
+  if (!lock) {
+    return make_error(Errc::kIo, "another acmectl is renewing " + name + " right now; " +
+                                     "try again when it is done");
+  }
+  ACME_ASSIGN(auto found, im.store.find_certificate(name));
+  if (!found) return make_error(Errc::kInvalidInput, "no certificate named " + name);
+  CertificateRecord rec = *found;
+  ACME_ASSIGN(auto r, im.rollback_locked(rec, "acmectl rollback"));
+  // Renewing at once would undo what the operator just did: pause automatic renewal for a
+  // day (at most half the remaining lifetime); `acmectl renew --force` renews now.
+  const int64_t now = to_unix(im.clock.now());
+  r.paused_until = now + std::min<int64_t>(86400, (rec.not_after - now) / 2);
+  rec.next_attempt = r.paused_until;
+  rec.next_check = r.paused_until;
+  rec.last_error = "rolled back from serial " + r.from_serial + " to " + r.serial +
+                   " by `acmectl rollback`; `acmectl renew --force " + name + "` renews now";
+  im.save(rec);
+  return r;
 }
 
 acme::Result<Session*> Pipeline::Impl::session_for(const GlobalOptions& g) {
@@ -181,6 +210,8 @@ void Pipeline::Impl::record_failure(CertificateRecord& rec, const acme::Error& e
   rec.next_check = rec.next_attempt;
   save(rec);
   events.emit(rec.name, event::kFailed, rec.last_error);
+  events.notify({std::string(notify_kind::kFailure), rec.name, rec.domains, rec.last_error,
+                 rec.consecutive_failures, rec.next_attempt, rec.not_after});
   out.outcome = Outcome::kFailed;
   out.message = rec.last_error;
   out.next_check = from_unix(rec.next_check);
@@ -268,8 +299,29 @@ RunResult Pipeline::Impl::run(const std::string& name, const RunOptions& options
     return out;
   }
   CertificateRecord rec = **found;
-  const auto now = clock.now();
   adopt_installed(rec);
+  RunResult result = decide(rec, options);
+  if (!result.installed) {
+    check_expiry(rec);
+    // An endpoint that did not serve the installed certificate is asked once more at each
+    // check, so the metric (and its alert) clears once the server was fixed by hand.
+    if (events.metrics().not_served(rec.name) && settings.serve_check) {
+      ServeCheckConfig once = settings.serve_check(rec.name);
+      once.timeout_seconds = 1;
+      for (const auto& r : check_served(once, serve_check_sni(rec.domains), rec.serial, clock)) {
+        events.metrics().set_served(rec.name, r.endpoint, r.ok);
+        if (r.ok)
+          events.emit(rec.name, event::kServed, r.endpoint + " serves serial " + rec.serial);
+      }
+    }
+  }
+  return result;
+}
+
+RunResult Pipeline::Impl::decide(CertificateRecord& rec, const RunOptions& options) {
+  RunResult out;
+  const std::string& name = rec.name;
+  const auto now = clock.now();
 
   // A deploy hook owed since the last install (it failed, or the process died while it
   // ran) is run before anything else.
@@ -593,6 +645,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   }
 
   const bool first = rec.not_after == 0;
+  const int failures_before = rec.consecutive_failures;
   const auto now = clock.now();
   rec.not_before = to_unix(issued->info.not_before);
   rec.not_after = to_unix(issued->info.not_after);
@@ -642,8 +695,145 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
       out.message = hr.error().to_string();
     }
   }
+  if (failures_before > 0) {
+    events.notify({std::string(notify_kind::kRecovery), rec.name, rec.domains, "", failures_before,
+                   0, rec.not_after});
+  }
   out.next_check = from_unix(rec.next_check);
+  verify_served(rec, first, out);
   return out;
+}
+
+// After the install and its deploy hook: does every configured endpoint serve the new
+// serial? A mismatch is an event, a warning naming the endpoint and both serials, the
+// metric acmectl_certificate_served 0 and a notification; with rollback_on_serve_failure a
+// renewal is rolled back and counted as failed (its backoff keeps the agent from renewing
+// again at once).
+void Pipeline::Impl::verify_served(CertificateRecord& rec, bool first, RunResult& out) {
+  const ServeCheckConfig sc =
+      settings.serve_check ? settings.serve_check(rec.name) : ServeCheckConfig{};
+  if (sc.endpoints.empty()) return;
+  auto log = logger("serve");
+  const std::string installed = rec.serial;
+  std::string failures;
+  for (const auto& r : check_served(sc, serve_check_sni(rec.domains), installed, clock)) {
+    events.metrics().set_served(rec.name, r.endpoint, r.ok);
+    if (r.ok) {
+      events.emit(rec.name, event::kServed, r.endpoint + " serves serial " + installed);
+      log->info("cert={} endpoint={} serves serial={}", rec.name, r.endpoint, installed);
+      continue;
+    }
+    const std::string what = describe(r, installed);
+    events.emit(rec.name, event::kServeMismatch, what);
+    log->warn("cert={} served check failed endpoint={} served_serial={} installed_serial={}{}",
+              rec.name, r.endpoint, r.served_serial.empty() ? "-" : r.served_serial, installed,
+              r.error.empty() ? "" : " error=\"" + r.error + "\"");
+    failures += (failures.empty() ? "" : "; ") + what;
+  }
+  if (failures.empty()) return;
+  if (sc.rollback && !first) {
+    auto rb = rollback_locked(rec, "served check failed");
+    if (rb) {
+      // The web server may serve the restored version now: say so in the metric.
+      ServeCheckConfig again = sc;
+      again.timeout_seconds = std::min(sc.timeout_seconds, 5);
+      for (const auto& r : check_served(again, serve_check_sni(rec.domains), rec.serial, clock)) {
+        events.metrics().set_served(rec.name, r.endpoint, r.ok);
+      }
+      record_failure(
+          rec,
+          make_error(Errc::kIo, "served check failed after installing serial " + installed + " (" +
+                                    failures + "); rolled back to serial " + rec.serial),
+          out);
+      out.installed = true;  // the files changed again: the post hook runs
+      return;
+    }
+    log->error("cert={} rollback after the failed served check: {}", rec.name,
+               rb.error().to_string());
+    failures += "; rollback failed: " + rb.error().to_string();
+  }
+  events.notify({std::string(notify_kind::kServeMismatch), rec.name, rec.domains, failures, 0, 0,
+                 rec.not_after});
+  out.message += "; not served: " + failures;
+}
+
+acme::Result<RollbackResult> Pipeline::Impl::rollback_locked(CertificateRecord& rec,
+                                                             const std::string& reason) {
+  const auto slash = rec.out_dir.rfind('/');
+  if (rec.out_dir.empty() || slash == std::string::npos || rec.not_after == 0) {
+    return make_error(Errc::kInvalidInput,
+                      "nothing to roll back to: " + rec.name + " was never installed");
+  }
+  const std::string out_root = rec.out_dir.substr(0, slash);
+  ACME_ASSIGN(auto v, certificate_versions(out_root, rec.name));
+  if (v.current.empty() || v.previous.empty()) {
+    return make_error(Errc::kInvalidInput, "nothing to roll back to: no version of " + rec.name +
+                                               " older than the installed one is kept in " +
+                                               out_root + "/." + rec.name + ".d");
+  }
+  ACME_ASSIGN(auto pem, read_file(v.previous_dir + "/cert.pem"));
+  ACME_ASSIGN(auto info, acme::inspect_certificate(pem));
+  if (info.not_after <= clock.now()) {
+    return make_error(Errc::kInvalidInput, "not rolling back " + rec.name +
+                                               ": the previous certificate (serial " +
+                                               info.serial_hex + ", " + v.previous +
+                                               ") expired at " + rfc3339(to_unix(info.not_after)));
+  }
+  ACME_CHECK(switch_certificate_version(out_root, rec.name, v.previous));
+  RollbackResult r;
+  r.from_serial = rec.serial;
+  r.serial = info.serial_hex;
+  r.version = v.previous;
+  r.not_after = to_unix(info.not_after);
+  rec.not_before = to_unix(info.not_before);
+  rec.not_after = r.not_after;
+  rec.serial = r.serial;
+  rec.ari_cert_id = info.ari_cert_id;
+  rec.ari_chosen_time = rec.ari_window_start = rec.ari_window_end = 0;
+  rec.hook_pending = !rec.deploy_hook.empty();
+  save(rec);
+  events.emit(
+      rec.name, event::kRolledBack,
+      "serial " + r.from_serial + " -> serial " + r.serial + " (" + v.previous + "): " + reason);
+  logger("renew")->warn("cert={} rolled back from serial {} to serial {} ({}): {}", rec.name,
+                        r.from_serial, r.serial, v.previous, reason);
+  if (rec.hook_pending) {
+    auto hr = events.deploy_hook(rec, event::kRolledBack);
+    if (hr) {
+      rec.hook_pending = false;
+      save(rec);
+    } else {
+      r.hook_error = hr.error().to_string();
+    }
+  }
+  return r;
+}
+
+// [notify] expiry_fraction: once per certificate version (the event remembers the serial),
+// when less than that part of its lifetime is left and it has not been replaced.
+void Pipeline::Impl::check_expiry(const CertificateRecord& rec) {
+  Notifier* notifier = events.notifier();
+  if (notifier == nullptr || !notifier->enabled() || rec.not_after == 0 ||
+      rec.not_after <= rec.not_before) {
+    return;
+  }
+  const double fraction = notifier->config().expiry_fraction;
+  const auto left_from =
+      rec.not_after -
+      static_cast<int64_t>(fraction * static_cast<double>(rec.not_after - rec.not_before));
+  if (to_unix(clock.now()) < left_from) return;
+  const std::string tag = "serial " + rec.serial;
+  auto past = store.events(rec.name, 1000);
+  if (past) {
+    for (const auto& e : *past) {
+      if (e.kind == event::kExpiryNotified && e.detail.compare(0, tag.size() + 1, tag + " ") == 0) {
+        return;
+      }
+    }
+  }
+  events.emit(rec.name, event::kExpiryNotified, tag + " expires " + rfc3339(rec.not_after));
+  events.notify({std::string(notify_kind::kExpiry), rec.name, rec.domains, rec.last_error,
+                 rec.consecutive_failures, rec.next_attempt, rec.not_after});
 }
 
 }  // namespace agent

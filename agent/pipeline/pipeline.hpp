@@ -9,6 +9,7 @@
 // One Pipeline per thread: it owns ACME sessions (one connection per CA) and is not shared.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "acme/challenge.hpp"
 #include "acme/clock.hpp"
 #include "acme/tls_alpn01.hpp"
+#include "config/config.hpp"
 #include "events/event_sink.hpp"
 #include "session/options.hpp"
 #include "session/session.hpp"
@@ -41,6 +43,8 @@ struct PipelineSettings {
   HttpClientFactory http_factory;  // default: the real HTTP client
   // One-shot commands print a failure as their error line: log it at info, not warn.
   bool quiet_failures = false;
+  // The served-certificate check of a certificate (verify_endpoints ...); none: no check.
+  std::function<ServeCheckConfig(const std::string& name)> serve_check;
 };
 
 enum class Outcome {
@@ -71,6 +75,15 @@ struct RunResult {
   std::string certificate_url;
 };
 
+struct RollbackResult {
+  std::string from_serial;  // what was installed
+  std::string serial;       // what is installed now
+  std::string version;      // "vM" under OUT/.NAME.d
+  int64_t not_after = 0;
+  int64_t paused_until = 0;  // `acmectl rollback`: no renewal before this (unix seconds)
+  std::string hook_error;    // the deploy hook failed (it stays owed); "" when it ran or none
+};
+
 class Pipeline {
  public:
   Pipeline(Store& store, EventSink& events, PipelineSettings settings);
@@ -79,6 +92,12 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   RunResult run(const std::string& name, const RunOptions& options);
+
+  // `acmectl rollback NAME`: under the certificate's lock, points OUT/NAME at the previous
+  // kept version with one atomic switch, records it, runs the deploy hook, and pauses
+  // automatic renewal for a while (`renew --force` renews at once). Refused, changing
+  // nothing, for an unknown name, no earlier version, or an expired previous certificate.
+  acme::Result<RollbackResult> rollback(const std::string& name);
 
  private:
   struct Impl;

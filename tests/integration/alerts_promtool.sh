@@ -23,17 +23,17 @@ ok "gen alerts --out writes the rules"
 
 out=$(promtool check rules "$work/acmectl_alerts.yml" 2>&1) ||
   fail "promtool check rules failed: $out"
-assert_match "$out" "SUCCESS: 7 rules found" "promtool check rules"
-ok "promtool check rules: 7 rules"
+assert_match "$out" "SUCCESS: 8 rules found" "promtool check rules"
+ok "promtool check rules: 8 rules"
 
 for alert in AcmectlCertificateExpiringSoon AcmectlCertificateExpiryCritical \
   AcmectlRenewalFailing AcmectlHookFailing AcmectlAgentDown AcmectlMetricsAbsent \
-  AcmectlSchedulerStalled; do
+  AcmectlSchedulerStalled AcmectlCertificateNotServed; do
   grep -q "alert: $alert\$" "$work/acmectl_alerts.yml" || fail "rule $alert missing"
   grep -q "alertname: $alert\$" "$TEST_YML" || fail "no promtool test for $alert"
 done
 n=$(grep -c '^ *runbook: ' "$work/acmectl_alerts.yml")
-assert_eq "$n" 7 "rules with a runbook annotation"
+assert_eq "$n" 8 "rules with a runbook annotation"
 
 cp "$TEST_YML" "$work/"
 out=$(cd "$work" && promtool test rules acmectl_alerts_test.yml 2>&1) ||

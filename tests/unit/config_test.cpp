@@ -547,3 +547,41 @@ email = "le@example.com"
   CHECK(err("[acme]\nfallback = \"https://b.test/dir\"\n") ==
         "bad.toml:2:12: 'fallback' must be an array of tables: write [[acme.fallback]]");
 }
+
+TEST_CASE("config: served check keys per certificate and in [defaults]") {
+  Config c = parsed(
+      "[defaults]\nverify_timeout = 7\n[[certificate]]\ndomains = [\"example.com\"]\n"
+      "verify_endpoints = [\"127.0.0.1:443\", \"[::1]:8443\"]\n"
+      "rollback_on_serve_failure = true\n");
+  REQUIRE(c.certificates.size() == 1);
+  const auto& sc = c.certificates[0].serve_check;
+  CHECK(sc.endpoints == std::vector<std::string>{"127.0.0.1:443", "[::1]:8443"});
+  CHECK(sc.timeout_seconds == 7);
+  CHECK(sc.rollback);
+  CHECK(parsed(kCert).certificates[0].serve_check.timeout_seconds == 30);
+  CHECK(error_of(kCert + "verify_endpoints = [\"localhost\"]\n") ==
+        "t.toml:3:20: 'verify_endpoints' entries must be HOST:PORT (e.g. 127.0.0.1:443, "
+        "[::1]:443), not \"localhost\"");
+  CHECK(error_of(kCert + "verify_timeout = 0\n") ==
+        "t.toml:3:18: 'verify_timeout' must be an integer between 1 and 600");
+  CHECK(error_of(kCert + "rollback_on_serve_failure = \"yes\"\n") ==
+        "t.toml:3:29: 'rollback_on_serve_failure' must be a boolean");
+}
+
+TEST_CASE("config: [notify]") {
+  Config c = parsed(
+      "[notify]\nwebhook = \"https://hooks.example/T1\"\ncommand = \"/bin/notify\"\n"
+      "expiry_fraction = 0.25\ntimeout = 3\nretries = 0\n");
+  CHECK(c.notify.webhook == "https://hooks.example/T1");
+  CHECK(c.notify.command == "/bin/notify");
+  CHECK(c.notify.expiry_fraction == doctest::Approx(0.25));
+  CHECK(c.notify.timeout_seconds == 3);
+  CHECK(c.notify.retries == 0);
+  CHECK(c.notify.enabled());
+  CHECK_FALSE(parsed("").notify.enabled());
+  CHECK(error_of("[notify]\nwebhook = \"ftp://x\"\n") ==
+        "t.toml:2:11: 'webhook' must be an http:// or https:// URL, not \"ftp://x\"");
+  CHECK(error_of("[notify]\nexpiry_fraction = 1.5\n") ==
+        "t.toml:2:19: 'expiry_fraction' must be a number between 0 and 1 (e.g. 0.2)");
+  CHECK(error_of("[notify]\nurl = \"http://x\"\n") == "t.toml:2:1: unknown key 'url' in [notify]");
+}

@@ -277,3 +277,38 @@ TEST_CASE("remove_stale_temp_files removes what a killed atomic_write left, noth
   CHECK(::lstat(link.c_str(), &st) == 0);  // links are left alone
   CHECK(::access(keep.c_str(), F_OK) == 0);
 }
+
+TEST_CASE("certificate_versions and switch_certificate_version: the rollback switch") {
+  TempDir d;
+  const std::string out = d.path + "/live";
+  auto v0 = agent::certificate_versions(out + "-missing", "ex");
+  CHECK_FALSE(v0.has_value());  // no OUT at all
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "c1", 0644}}));
+  auto v1 = agent::certificate_versions(out, "ex");
+  REQUIRE(v1);
+  CHECK(v1->current == "v1");
+  CHECK(v1->previous.empty());
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "c2", 0644}}));
+  auto v2 = agent::certificate_versions(out, "ex");
+  REQUIRE(v2);
+  CHECK(v2->current == "v2");
+  CHECK(v2->previous == "v1");
+  CHECK(v2->previous_dir == out + "/.ex.d/v1");
+  REQUIRE(agent::switch_certificate_version(out, "ex", "v1"));
+  CHECK(agent::read_file(out + "/ex/cert.pem").value() == "c1");
+  auto back = agent::certificate_versions(out, "ex");
+  REQUIRE(back);
+  CHECK(back->current == "v1");
+  CHECK(back->previous.empty());  // v2 is newer, not a rollback target
+  CHECK(entries(out) == 2);       // no temp link left
+  // The next install keeps v1 (what is served) as previous and drops v2.
+  REQUIRE(agent::install_certificate_files(out, "ex", {{"cert.pem", "c3", 0644}}));
+  auto v3 = agent::certificate_versions(out, "ex");
+  REQUIRE(v3);
+  CHECK(v3->current == "v3");
+  CHECK(v3->previous == "v1");
+  CHECK(entries(out + "/.ex.d") == 2);
+  CHECK_FALSE(agent::switch_certificate_version(out, "ex", "v9"));  // not kept
+  CHECK_FALSE(agent::switch_certificate_version(out, "ex", "../x"));
+  CHECK(agent::read_file(out + "/ex/cert.pem").value() == "c3");
+}

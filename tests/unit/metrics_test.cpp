@@ -287,3 +287,32 @@ TEST_CASE("render_metrics: the planned renewal uses the certificate's own window
   CHECK(planned("own") <= c.not_after - 7 * 86400);
   CHECK(planned("own") >= c.not_after - 7 * 86400 - 3600);
 }
+
+TEST_CASE("served check and notification metrics") {
+  agent::metrics::Registry r;
+  agent::metrics::Exposition out;
+  r.write(out);
+  // Notification counters exist at 0 from the start; no served series before a check.
+  CHECK(
+      out.text().find("acmectl_notifications_total{channel=\"webhook\",result=\"failure\"} 0\n") !=
+      std::string::npos);
+  CHECK(out.text().find("acmectl_certificate_served{") == std::string::npos);
+  r.set_served("web", "127.0.0.1:443", false);
+  r.set_served("web", "127.0.0.1:8443", true);
+  r.set_served("api", "127.0.0.1:443", true);
+  r.notification_sent("webhook", false);
+  CHECK(r.not_served("web"));
+  CHECK_FALSE(r.not_served("api"));
+  CHECK_FALSE(r.not_served("we"));
+  agent::metrics::Exposition again;
+  r.write(again);
+  const std::string text = again.text();
+  CHECK(text.find("acmectl_certificate_served{name=\"web\",endpoint=\"127.0.0.1:443\"} 0\n") !=
+        std::string::npos);
+  CHECK(text.find("acmectl_certificate_served{name=\"web\",endpoint=\"127.0.0.1:8443\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("acmectl_notifications_total{channel=\"webhook\",result=\"failure\"} 1\n") !=
+        std::string::npos);
+  r.set_served("web", "127.0.0.1:443", true);
+  CHECK_FALSE(r.not_served("web"));
+}
