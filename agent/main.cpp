@@ -132,9 +132,12 @@ int main(int argc, char** argv) {
   auto agent_section = agent::agent_settings(g.config);
   if (!agent_section) return usage_fail(agent_section.error().to_string());
   if (issue_cmd->parsed()) {
-    return run_issue(*eff, issue,
-                     {agent_section->http01_listen, agent_section->tls_alpn_listen,
-                      agent_section->hook_timeout_seconds});
+    IssueDefaults defaults{agent_section->http01_listen, agent_section->tls_alpn_listen,
+                           agent_section->hook_timeout_seconds};
+    auto cfg = agent::optional_config(g.config);  // each certificate's served check
+    if (!cfg) return usage_fail(cfg.error().to_string());
+    for (const auto& c : cfg->certificates) defaults.serve_checks[c.name] = c.serve_check;
+    return run_issue(*eff, issue, defaults);
   }
   if (renew_cmd->parsed()) {
     // The timer's `acmectl renew` runs the same post hook, window and responder as the agent.

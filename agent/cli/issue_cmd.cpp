@@ -178,6 +178,10 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
     ps.shared_listen = defaults.shared_listen;
     ps.shared_tls_listen = defaults.shared_tls_listen;
     ps.quiet_failures = true;
+    ps.serve_check = [&defaults](const std::string& cert) {
+      auto it = defaults.serve_checks.find(cert);
+      return it == defaults.serve_checks.end() ? ServeCheckConfig{} : it->second;
+    };
     Pipeline pipeline(db, events, std::move(ps));
     result = pipeline.run(name, run_options);
   }

@@ -6,6 +6,7 @@
 
 #include "challenge/settings.hpp"
 #include "cli/common.hpp"
+#include "config/config.hpp"
 
 namespace agent::cli {
 
@@ -27,6 +28,8 @@ struct IssueDefaults {
   std::string shared_listen;      // where the shared responder answers; "" = ":80"
   std::string shared_tls_listen;  // [agent] tls_alpn_listen; "" = ":443"
   int hook_timeout_seconds = 300;
+  // From the config: each certificate's served check (verify_endpoints ...), by name.
+  std::map<std::string, ServeCheckConfig> serve_checks{};
 };
 
 // Adds `issue` to app; run_issue is called when it was chosen.

@@ -50,7 +50,6 @@ TOML
 cfg=(--config "$TMP/acmectl.toml")
 
 expect_rc 0 issue -d "$name" "${cfg[@]}" --out "$TMP/live"
-serial1=$(cert_serial "$live/cert.pem")
 lines() { if [[ -f "$1" ]]; then wc -l <"$1"; else echo 0; fi; }
 # wait_lines FILE N: until FILE has N lines (5 s at most).
 wait_lines() {

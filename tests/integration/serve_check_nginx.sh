@@ -5,7 +5,7 @@
 # a log line naming the endpoint and both serials, metric 0, back to 1 at the next check
 # once nginx was reloaded by hand; with
 # rollback_on_serve_failure the previous version is put back (the one nginx serves),
-# the renewal counts as failed and the metric is 1 again.
+# the renewal counts as failed and the metric is 1 again; `acmectl issue` checks too.
 # shellcheck source-path=SCRIPTDIR source=../support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
 lib_init "$@"
@@ -126,3 +126,15 @@ assert_eq "$(served_metric)" 1 "acmectl_certificate_served after the rollback"
 assert_eq "$(jq -r .serial "$TMP/show.json")" "$s2" "serial in the store after the rollback"
 (($(jq -r .consecutive_failures "$TMP/show.json") == 1)) || fail "the rolled-back renewal is not counted as a failure"
 ok "rollback_on_serve_failure: previous serial $s2 back, counted as a failure, metric 1"
+
+# 4. `acmectl issue` runs the same check (no agent running: the pipeline in the command).
+stop_pid "$agent"
+before=$(count_events served)
+expect_rc 0 issue --force -d "$name" --config "$TMP/acmectl.toml" --out "$TMP/live" \
+  --deploy-hook "$reload_hook"
+s4=$(cert_serial "$live/cert.pem")
+[[ "$s4" != "$s2" ]] || fail "issue --force did not install a new certificate"
+assert_eq "$(served_serial)" "$s4" "serial nginx serves after issue"
+assert_eq "$(count_events served)" $((before + 1)) "served events after issue"
+grep -q "endpoint=127.0.0.1:$port serves serial=$s4" "$ERR_FILE" || fail "issue does not log the served check"
+ok "issue --force: the same served check (serial $s4 served)"
