@@ -419,4 +419,15 @@ bool key_matches_certificate(const PrivateKey& key, std::string_view cert_pem) {
   return match;
 }
 
+ChainFacts chain_facts(std::string_view chain_pem) {
+  ChainFacts facts;
+  for (const auto& pem : split_pem_certificates(chain_pem)) {
+    auto der = certificate_der(pem);
+    if (!der) continue;
+    facts.depth += 1;
+    facts.bytes += der->size();
+  }
+  return facts;
+}
+
 }  // namespace acme

@@ -1,7 +1,11 @@
 // Issuance flow: order -> present all -> wait -> respond -> poll -> finalize -> download.
 #include "acme/issuer.hpp"
 
+#include <optional>
+
 #include "acme/base64url.hpp"
+#include "acme/csr.hpp"
+#include "acme/dns_persist.hpp"
 
 namespace acme {
 namespace {
@@ -100,7 +104,8 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
         return make_error(Errc::kProtocol,
                           "the CA offers no " + type + " challenge for " + authz->identifier.value);
       }
-      if (!is_base64url(ch->token)) {
+      // dns-persist-01 has no token: the persistent record binds the account instead.
+      if (type != kDnsPersist01 && !is_base64url(ch->token)) {
         return make_error(Errc::kProtocol,
                           "challenge for " + authz->identifier.value + ": token is not base64url");
       }
@@ -152,17 +157,27 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
     return e;
   }
   // A fresh key is used as generated; only a supplied key is parsed (PEM decoding is the
-  // most expensive step of a one-shot issuance after the TLS handshake).
-  auto cert_key_r = request.key_pem.empty() ? PrivateKey::generate(request.key_type)
-                                            : PrivateKey::from_pem(request.key_pem);
-  if (!cert_key_r) return std::move(cert_key_r).error().context("certificate key");
-  PrivateKey cert_key = std::move(*cert_key_r);
+  // most expensive step of a one-shot issuance after the TLS handshake). A user's CSR
+  // brings its own key, which acmectl never sees.
+  const bool own_csr = !request.csr_der.empty();
+  std::optional<PrivateKey> cert_key;
   std::string key_pem = request.key_pem;
-  if (key_pem.empty()) {
-    ACME_ASSIGN(key_pem, cert_key.to_pem());
+  if (!own_csr) {
+    auto cert_key_r = request.key_pem.empty() ? PrivateKey::generate(request.key_type)
+                                              : PrivateKey::from_pem(request.key_pem);
+    if (!cert_key_r) return std::move(cert_key_r).error().context("certificate key");
+    cert_key.emplace(std::move(*cert_key_r));
+    if (key_pem.empty()) {
+      ACME_ASSIGN(key_pem, cert_key->to_pem());
+    }
+  } else {
+    key_pem.clear();
   }
   if (order.status == OrderStatus::kReady) {
-    ACME_ASSIGN(auto csr, make_csr_der(cert_key, request.identifiers));
+    std::string csr = request.csr_der;
+    if (!own_csr) {
+      ACME_ASSIGN(csr, make_csr_der(*cert_key, request.identifiers));
+    }
     ACME_ASSIGN(order, client_.finalize(order, csr));
   }
   if (order.status != OrderStatus::kValid) {
@@ -177,8 +192,20 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
   t = clock_.steady_now();
   ACME_ASSIGN(auto chain, client_.download_certificate(order.certificate));
   std::string pem = chain.pem;
-  if (!request.preferred_chain.empty() &&
-      top_issuer(pem).find(request.preferred_chain) == std::string::npos) {
+  if (request.preferred_chain == kShortestChain) {
+    // Every offered chain is fetched; the default wins a tie.
+    std::size_t best = chain_facts(pem).bytes;
+    for (const auto& alt : chain.alternates) {
+      auto other = client_.download_certificate(alt);
+      if (!other) continue;
+      const std::size_t bytes = chain_facts(other->pem).bytes;
+      if (bytes > 0 && bytes < best) {
+        best = bytes;
+        pem = other->pem;
+      }
+    }
+  } else if (!request.preferred_chain.empty() &&
+             top_issuer(pem).find(request.preferred_chain) == std::string::npos) {
     for (const auto& alt : chain.alternates) {
       auto other = client_.download_certificate(alt);
       if (other && top_issuer(other->pem).find(request.preferred_chain) != std::string::npos) {
@@ -196,7 +223,13 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
   auto info = inspect_certificate(out.cert_pem);
   if (!info) return std::move(info).error().context("downloaded certificate");
   out.info = std::move(*info);
-  if (!key_matches_certificate(cert_key, out.cert_pem)) {
+  if (own_csr) {
+    auto cert_spki = certificate_public_key_der(out.cert_pem);
+    if (!cert_spki || *cert_spki != request.csr_public_key_der) {
+      return make_error(Errc::kProtocol,
+                        "downloaded certificate does not carry the public key of the CSR");
+    }
+  } else if (!key_matches_certificate(*cert_key, out.cert_pem)) {
     return make_error(Errc::kProtocol, "downloaded certificate does not match the CSR key");
   }
   out.key_pem = std::move(key_pem);

@@ -1,6 +1,8 @@
 // RFC 8555 resources of the fake ACME server: directory, accounts, orders,
 // authorizations, challenges, finalization, certificates, revocation.
 
+#include <cctype>
+#include <cstdlib>
 #include <ctime>
 
 #include "acme/base64url.hpp"
@@ -58,6 +60,7 @@ acme::HttpResponse FakeAcmeServer::handle_directory() {
   if (ari_) dir["renewalInfo"] = b + "/renewal-info/";
   if (!profiles_.empty()) dir["meta"]["profiles"] = profiles_;
   if (!eab_kid_.empty()) dir["meta"]["externalAccountRequired"] = true;
+  if (!persist_issuer_.empty()) dir["meta"]["issuerDomainNames"] = {persist_issuer_};
   // Like Pebble, no Replay-Nonce on the directory: the first nonce comes from newNonce.
   acme::HttpResponse resp;
   resp.status = 200;
@@ -310,11 +313,12 @@ acme::HttpResponse FakeAcmeServer::handle_new_order(const Signed& s) {
     const bool pre_valid = pre_valid_.count(id.value) > 0;
     std::vector<std::string> types = {"dns-01"};
     if (!a.wildcard) types = {"http-01", "dns-01", "tls-alpn-01"};
+    if (!persist_issuer_.empty()) types.push_back("dns-persist-01");
     for (const auto& type : types) {
       ChallengeRec c;
       c.url = make_url("chall");
       c.type = type;
-      c.token = random_b64url(32);
+      if (type != "dns-persist-01") c.token = random_b64url(32);
       c.authz_url = a.url;
       if (pre_valid && type == types.front()) c.status = "valid";
       a.challenges.push_back(c.url);
@@ -380,7 +384,12 @@ acme::HttpResponse FakeAcmeServer::handle_order(const Signed& s, const std::stri
 // ---- Authorizations and challenges (RFC 8555 §7.5) ------------------------------------
 
 nlohmann::json FakeAcmeServer::challenge_json(const ChallengeRec& c) const {
-  nlohmann::json j = {{"type", c.type}, {"url", c.url}, {"status", c.status}, {"token", c.token}};
+  nlohmann::json j = {{"type", c.type}, {"url", c.url}, {"status", c.status}};
+  if (c.type == "dns-persist-01") {
+    j["issuerDomainNames"] = {persist_issuer_};
+  } else {
+    j["token"] = c.token;
+  }
   if (c.status == "valid") j["validated"] = format_time(now());
   if (c.error) j["error"] = *c.error;
   return j;
@@ -440,6 +449,10 @@ void FakeAcmeServer::validate(AuthzRec& a, ChallengeRec& c) {
     c.outcome_error = outcome(fail->second.type, fail->second.detail);
     return;
   }
+  if (c.type == "dns-persist-01") {
+    if (auto why = check_persist_record(a)) c.outcome_error = outcome("incorrectResponse", *why);
+    return;
+  }
   if (!key_authorization_source_) return;
   std::string want = c.token + "." + accounts_[a.account_url].thumbprint;
   if (c.type == "dns-01") want = b64url_encode(sha256_bytes(want));  // RFC 8555 §8.4
@@ -450,6 +463,61 @@ void FakeAcmeServer::validate(AuthzRec& a, ChallengeRec& c) {
   } else if (*got != want) {
     c.outcome_error = outcome("incorrectResponse", "got '" + *got + "', want '" + want + "'");
   }
+}
+
+// draft-ietf-acme-dns-persist-01 §4.1, read independently of libacme's own parser: the
+// issue-value syntax of RFC 8659 §4.2 (issuer domain; tag=value pairs, tags compared
+// case-insensitively, unknown tags ignored).
+std::optional<std::string> FakeAcmeServer::check_persist_record(const AuthzRec& a) const {
+  const std::string name = "_validation-persist." + a.identifier.value + ".";
+  auto it = persist_txt_.find(name);
+  if (it == persist_txt_.end()) return "no TXT record at " + name;
+  auto trim = [](std::string v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+    return v;
+  };
+  auto lower = [](std::string v) {
+    for (char& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return v;
+  };
+  std::vector<std::string> parts;
+  std::string part;
+  for (char ch : it->second) {
+    if (ch == ';') {
+      parts.push_back(trim(part));
+      part.clear();
+    } else {
+      part += ch;
+    }
+  }
+  parts.push_back(trim(part));
+  if (lower(parts[0]) != persist_issuer_) {
+    return "issuer domain '" + parts[0] + "' is not " + persist_issuer_;
+  }
+  std::map<std::string, std::string> params;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    const auto eq = parts[i].find('=');
+    if (eq == std::string::npos) return "malformed parameter '" + parts[i] + "'";
+    params[lower(trim(parts[i].substr(0, eq)))] = trim(parts[i].substr(eq + 1));
+  }
+  if (params["accounturi"] != a.account_url) {
+    return "accounturi '" + params["accounturi"] + "' is not " + a.account_url;
+  }
+  if (a.wildcard && lower(params["policy"]) != "wildcard")
+    return "a wildcard needs policy=wildcard";
+  if (params.count("persistuntil") > 0) {
+    char* end = nullptr;
+    const long long until = std::strtoll(params["persistuntil"].c_str(), &end, 10);
+    if (end == nullptr || *end != '\0' || params["persistuntil"].empty()) {
+      return "persistUntil '" + params["persistuntil"] + "' is not unix seconds";
+    }
+    if (until <= static_cast<long long>(std::chrono::system_clock::to_time_t(now()))) {
+      return "persistUntil has passed";
+    }
+  }
+  return std::nullopt;
 }
 
 void FakeAcmeServer::reveal(AuthzRec& a) {
@@ -547,6 +615,7 @@ acme::HttpResponse FakeAcmeServer::handle_finalize(const Signed& s, const std::s
     alt.pem = leaf + ca_->intermediate_pem(1);
     alt.alternates = {o.certificate};
     cert.alternates = {o.certificate + "/alt"};
+    if (long_default_chain_) cert.pem = leaf + ca_->intermediate_pem(0) + ca_->intermediate_pem(1);
     certs_[o.certificate + "/alt"] = alt;
   }
   certs_[o.certificate] = cert;

@@ -325,6 +325,18 @@ void FakeAcmeServer::set_alternate_chains(bool on) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   alternate_chains_ = on;
 }
+void FakeAcmeServer::set_long_default_chain(bool on) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  long_default_chain_ = on;
+}
+void FakeAcmeServer::set_dns_persist(const std::string& issuer_domain) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  persist_issuer_ = issuer_domain;
+}
+void FakeAcmeServer::set_persist_txt(const std::string& record_name, const std::string& value) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  persist_txt_[record_name] = value;
+}
 void FakeAcmeServer::set_key_authorization_source(KeyAuthorizationSource source) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   key_authorization_source_ = std::move(source);

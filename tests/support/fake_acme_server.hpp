@@ -85,6 +85,16 @@ class FakeAcmeServer final : public acme::HttpClient {
   void mark_replaced(const std::string& cert_id);
   // Certificates offer an alternate chain (Link rel="alternate", RFC 8555 §7.4.2).
   void set_alternate_chains(bool on);
+  // With alternate chains: the default chain carries both intermediates (the longer one),
+  // the alternate only the second (for --preferred-chain shortest).
+  void set_long_default_chain(bool on);
+  // dns-persist-01 (draft-ietf-acme-dns-persist): the directory names this issuer domain in
+  // meta.issuerDomainNames, every authorization offers a dns-persist-01 challenge (no token,
+  // issuerDomainNames), and validation reads the TXT records set with set_persist_txt: the
+  // record at _validation-persist.BASE must name the issuer, the requesting account's URL,
+  // policy=wildcard for a wildcard, and a persistUntil (if any) still ahead.
+  void set_dns_persist(const std::string& issuer_domain);
+  void set_persist_txt(const std::string& record_name, const std::string& value);
   // draft-ietf-acme-profiles: the directory advertises these profiles (name -> description)
   // in meta.profiles; a newOrder naming another one is refused with invalidProfile.
   void set_profiles(std::map<std::string, std::string> profiles);
@@ -224,6 +234,8 @@ class FakeAcmeServer final : public acme::HttpClient {
   acme::HttpResponse handle_order(const Signed& s, const std::string& url);
   acme::HttpResponse handle_authz(const Signed& s, const std::string& url);
   acme::HttpResponse handle_challenge(const Signed& s, const std::string& url);
+  // dns-persist-01: why the TXT record does not authorize the authorization's account.
+  std::optional<std::string> check_persist_record(const AuthzRec& a) const;
   acme::HttpResponse handle_finalize(const Signed& s, const std::string& url);
   acme::HttpResponse handle_certificate(const Signed& s, const std::string& url);
   acme::HttpResponse handle_revoke(const Signed& s);
@@ -254,6 +266,9 @@ class FakeAcmeServer final : public acme::HttpClient {
   int processing_retry_after_ = 0;
   std::set<std::string> pre_valid_;
   bool alternate_chains_ = false;
+  bool long_default_chain_ = false;
+  std::string persist_issuer_;
+  std::map<std::string, std::string> persist_txt_;  // "DNS" for dns-persist-01
   KeyAuthorizationSource key_authorization_source_;
   bool ari_ = false;
   std::optional<

@@ -39,6 +39,14 @@ std::vector<std::string> split_pem_certificates(std::string_view pem);
 // DER of the first certificate in a PEM string (for revocation).
 Result<std::string> certificate_der(std::string_view pem);
 
+// What a chain costs a TLS handshake: how many certificates it holds (the leaf included)
+// and their DER sizes summed (the bytes a server sends in its Certificate message).
+struct ChainFacts {
+  int depth = 0;
+  std::size_t bytes = 0;
+};
+ChainFacts chain_facts(std::string_view chain_pem);
+
 // True when the private key matches the certificate's public key.
 bool key_matches_certificate(const PrivateKey& key, std::string_view cert_pem);
 

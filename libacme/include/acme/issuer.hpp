@@ -17,14 +17,23 @@
 
 namespace acme {
 
+inline constexpr std::string_view kShortestChain = "shortest";
+
 struct IssueRequest {
   std::vector<Identifier> identifiers;
   KeyType key_type = KeyType::kEc256;
   // Reuse this certificate key instead of generating one (PEM). Empty: generate.
   std::string key_pem;
-  std::string replaces;         // RFC 9773 ARI cert ID of the certificate being replaced
-  std::string profile;          // draft-ietf-acme-profiles; "": the CA's default
-  std::string preferred_chain;  // issuer CN substring; empty: the default chain
+  std::string replaces;  // RFC 9773 ARI cert ID of the certificate being replaced
+  std::string profile;   // draft-ietf-acme-profiles; "": the CA's default
+  // Issuer CN substring of the chain's top; "shortest": the offered chain (RFC 8555 §7.4.2
+  // Link rel="alternate") with the fewest DER bytes; empty: the default chain.
+  std::string preferred_chain;
+  // The user's own CSR (DER, see acme/csr.hpp): finalize with it as it is; no key is made
+  // or returned (key_pem and key_type are ignored), and the certificate is checked to carry
+  // csr_public_key_der.
+  std::string csr_der;
+  std::string csr_public_key_der;
   PollOptions poll;
   // Resume an existing order instead of creating one (agent restart). Empty: new order.
   std::string order_url;
@@ -36,7 +45,7 @@ struct IssuedCertificate {
   std::string cert_pem;       // the leaf
   std::string chain_pem;      // the issuers
   std::string fullchain_pem;  // leaf + issuers
-  std::string key_pem;        // the certificate's private key (PKCS#8)
+  std::string key_pem;        // the certificate's private key (PKCS#8); empty with a CSR
   CertificateInfo info;
   std::string order_url;
   std::string certificate_url;
