@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "acme/issuer.hpp"
@@ -33,7 +34,8 @@ CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
   cmd->add_option("--out", o.out, "Output directory (default STATE/live)");
   cmd->add_option("--deploy-hook", o.deploy_hook, "Command to run after the files are installed");
   cmd->add_option("--preferred-chain", o.preferred_chain,
-                  "Pick the alternate chain whose top issuer contains this text");
+                  "shortest (fewest bytes), or pick the alternate chain whose top issuer "
+                  "contains this text");
   cmd->add_option("--profile", o.profile,
                   "ACME profile the CA offers (see `acmectl profiles`); kept for renewals");
   cmd->add_option("--timeout", o.timeout_seconds, "Overall validation/finalize timeout, seconds")
@@ -79,12 +81,32 @@ void print_issued(const GlobalOptions& g, const CertificateRecord& rec, const Ru
   }
 }
 
+// --preferred-chain: "shortest", or text of the chain's top issuer CN. A lower-case word
+// other than "shortest" is taken for a mistyped keyword (an issuer CN has capitals, digits
+// or spaces); control characters are refused. The usage message, or nullopt when fine.
+std::optional<std::string> check_preferred_chain(const std::string& value) {
+  bool word = !value.empty();
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return "--preferred-chain: control characters are not allowed";
+    }
+    if (!((c >= 'a' && c <= 'z') || c == '-' || c == '_')) word = false;
+  }
+  if (word && value != acme::kShortestChain) {
+    return "--preferred-chain " + value +
+           ": unknown value (use shortest, or the issuer CN of the chain's root, e.g. \"ISRG "
+           "Root X1\")";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults& defaults) {
   auto log = logger("issue");
   const auto t0 = std::chrono::steady_clock::now();
   // 1. Everything the user typed is checked before anything touches the network or disk.
+  if (auto bad = check_preferred_chain(o.preferred_chain)) return usage_fail(*bad);
   ChallengeSettings ch = o.challenge;
   apply_challenge_env(ch);
   if (auto r = check_challenge_settings(ch); !r) return fail(r.error());

@@ -39,3 +39,14 @@ after=$(cert_serial "$TMP/live/alt.acmectl.test/cert.pem")
 [[ "$after" != "$before" ]] || fail "renew --force did not replace the certificate"
 assert_eq "$(top_issuer "$TMP/live/alt.acmectl.test")" "$alt_cn" "chain root after renewal"
 ok "renew keeps the preferred chain"
+
+# A mistyped keyword is a usage error before anything is written or ordered.
+expect_rc 2 issue -d typo.acmectl.test "${common[@]}" --preferred-chain shortst
+grep -q 'unknown value' "$ERR_FILE" || fail "no usage line for --preferred-chain shortst"
+assert_absent "$TMP/live/typo.acmectl.test"
+# shortest: installs one of the offered chains, and the chain verifies.
+expect_rc 0 issue -d short.acmectl.test "${common[@]}" --preferred-chain shortest
+openssl verify -partial_chain -untrusted "$TMP/live/short.acmectl.test/chain.pem" \
+  -CAfile "$TMP/live/short.acmectl.test/chain.pem" "$TMP/live/short.acmectl.test/cert.pem" >/dev/null ||
+  fail "the shortest chain does not verify"
+ok "--preferred-chain: a mistyped keyword exits 2; shortest installs a verifying chain"
