@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/completion.hpp"
 #include "cli/doctor_cmd.hpp"
+#include "cli/fleet_cmds.hpp"
 #include "cli/gen_cmd.hpp"
 #include "cli/habits.hpp"
 #include "cli/import_cmd.hpp"
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
   DoctorCmdOptions doctor;
   auto* doctor_cmd = add_doctor_command(app, doctor);
   add_globals(*doctor_cmd);
+  agent::StoreMigrateOptions store_migrate;
+  const agent::StoreCommands store_cmds = agent::add_store_command(app, store_migrate);
+  add_globals(*store_cmds.migrate);
   const DocCommands doc_cmds = add_doc_commands(app, add_globals);  // completion, man
 
   try {
@@ -164,5 +168,6 @@ int main(int argc, char** argv) {
   if (profiles_cmd->parsed()) return run_profiles(*eff);
   if (import_cmds.import->parsed()) return run_import(import_cmds, *eff, import_opts);
   if (account_cmds.account->parsed()) return run_account(account_cmds, *eff, account);
+  if (store_cmds.migrate->parsed()) return agent::run_store_migrate(*eff, store_migrate);
   return kExitUsage;
 }

@@ -11,6 +11,7 @@
 
 #include "acme/issuer.hpp"
 #include "cli/challenge_options.hpp"
+#include "config/config.hpp"
 #include "daemon/control.hpp"
 #include "events/event_sink.hpp"
 #include "pipeline/names.hpp"
@@ -204,6 +205,9 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
       auto it = defaults.serve_checks.find(cert);
       return it == defaults.serve_checks.end() ? ServeCheckConfig{} : it->second;
     };
+    auto fleet = fleet_settings(g.config);  // [store]: issue through the fleet's leases
+    if (!fleet) return fail(fleet.error());
+    ps.fleet = *fleet;
     Pipeline pipeline(db, events, std::move(ps));
     result = pipeline.run(name, run_options);
   }

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_lock.hpp"
+#include "cli/fleet_cmds.hpp"
+#include "config/config.hpp"
 #include "daemon/control.hpp"
 #include "deploy/purge.hpp"
 #include "events/event_sink.hpp"
@@ -139,6 +141,9 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
       auto it = o.serve_checks.find(name);
       return it == o.serve_checks.end() ? ServeCheckConfig{} : it->second;
     };
+    auto fleet = fleet_settings(g.config);  // [store]: renew through the fleet's leases
+    if (!fleet) return fail(fleet.error());
+    settings.fleet = *fleet;
     Pipeline pipeline(**store, events, settings);
     std::vector<std::string> renewed, failed;
     for (const auto& name : names) {
@@ -209,6 +214,7 @@ int run_list(const GlobalOptions& g) {
                      {"issued_by", c.issued_by},
                      {"dir", c.out_dir}});
     }
+    if (!add_fleet_to_list(g, &out)) return kExitFailure;
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
@@ -221,6 +227,8 @@ int run_list(const GlobalOptions& g) {
                 c.not_after ? rfc3339(planned_renewal(c, 30)).c_str() : "-", last_result(c).c_str(),
                 ca_host(c.issued_by).c_str(), join(c.domains, ",").c_str());
   }
+  std::fflush(stdout);
+  if (!add_fleet_to_list(g, nullptr)) return kExitFailure;
   return kExitOk;
 }
 

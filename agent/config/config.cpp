@@ -226,6 +226,38 @@ acme::Result<void> read_agent(const Reader& r, const toml::table& t, AgentSectio
   return acme::ok();
 }
 
+acme::Result<void> read_store(const Reader& r, const toml::table& t, FleetSettings& s) {
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "url") {
+      ACME_CHECK(r.str(v, key, s.url));
+      if (s.url.rfind("postgresql://", 0) != 0 && s.url.rfind("postgres://", 0) != 0) {
+        return r.at(v.source(),
+                    "'url' must be postgresql://USER@HOST:PORT/DB (the password "
+                    "goes in password_file or PGPASSFILE, never here)");
+      }
+      if (redact_url(s.url) != s.url) {
+        return r.at(v.source(),
+                    "'url' must not contain a password: use password_file or "
+                    "PGPASSFILE");
+      }
+    } else if (key == "password_file") {
+      ACME_CHECK(r.str(v, key, s.password_file));
+    } else if (key == "kek_file") {
+      ACME_CHECK(r.str(v, key, s.kek_file));
+    } else if (key == "agent_id") {
+      ACME_CHECK(r.str(v, key, s.agent_id));
+    } else if (key == "lease_seconds") {
+      ACME_CHECK(r.integer(v, key, 5, 86400, s.lease_seconds));
+    } else if (key == "poll_seconds") {
+      ACME_CHECK(r.integer(v, key, 1, 3600, s.poll_seconds));
+    } else {
+      return r.unknown(k, "store");
+    }
+  }
+  return acme::ok();
+}
+
 // The challenge keys: one per ChallengeSettings field, same name. Returns false when
 // `key` is not one of them. Provider-specific checks (known provider, base64 secret, readable
 // secret file) stay in check_challenge_settings, run when the solver is built.
@@ -480,6 +512,10 @@ acme::Result<Config> parse_config(const std::string& text, const std::string& pa
         ACME_CHECK(read_cert_keys(r, *t, "defaults", scratch));
         defaults = t;
       }
+    } else if (key == "store") {
+      const toml::table* t = v.as_table();
+      if (t == nullptr) return r.at(v.source(), "'store' must be a table");
+      ACME_CHECK(read_store(r, *t, cfg.store));
     } else if (key == "gen") {
       const toml::table* t = v.as_table();
       if (t == nullptr) return r.at(v.source(), "'gen' must be a table: write [gen.nginx] etc.");
@@ -581,6 +617,13 @@ acme::Result<Config> optional_config(const std::string& config) {
   const std::string path = config_path(config);
   if (path.empty()) return Config{};
   return load_config(path);
+}
+
+acme::Result<FleetSettings> fleet_settings(const std::string& config) {
+  const std::string path = config_path(config);
+  if (path.empty()) return FleetSettings{};
+  ACME_ASSIGN(Config cfg, load_config(path));
+  return cfg.store;
 }
 
 }  // namespace agent

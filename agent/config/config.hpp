@@ -9,6 +9,7 @@
 
 #include "acme/result.hpp"
 #include "challenge/settings.hpp"
+#include "fleet/fleet_store.hpp"
 #include "session/options.hpp"
 
 namespace agent {
@@ -84,6 +85,7 @@ struct Config {
   std::string state_dir;
   AcmeSection acme;
   AgentSection agent;
+  FleetSettings store;  // [store]: a PostgreSQL fleet store when url is set (docs/fleet.md)
   std::vector<CertificateConfig> certificates;
   std::map<std::string, std::vector<GenSetting>> gen;  // [gen.nginx], [gen.systemd], ...
   NotifyConfig notify;
@@ -116,6 +118,8 @@ acme::Result<GlobalOptions> with_config(const GlobalOptions& g);
 // renewal window, where the shared HTTP-01 responder answers, the hook timeout): the
 // config's, or the defaults when there is no config file.
 acme::Result<AgentSection> agent_settings(const std::string& config);
+// The [store] section (a fleet when its url is set; docs/fleet.md), or none.
+acme::Result<FleetSettings> fleet_settings(const std::string& config);
 
 // The whole config a one-shot command shares with the agent ([notify], each certificate's
 // served check): the config's, or an empty one when there is no config file.

@@ -29,6 +29,7 @@
 #include "deploy/files.hpp"
 #include "events/event_sink.hpp"
 #include "events/notifier.hpp"
+#include "fleet/fleet_store.hpp"
 #include "log/log.hpp"
 #include "metrics/registry.hpp"
 #include "metrics/server.hpp"
@@ -107,6 +108,8 @@ class Daemon {
   acme::Result<void> sync_config();
   PipelineSettings pipeline_settings();
   void worker();
+  void fleet_sync();
+  void enqueue_name(const std::string& name);
   void enqueue_due();
   void finish_pass();
   void serve_control(int fd);
@@ -148,6 +151,9 @@ class Daemon {
   bool workers_stop_ = false;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> control_threads_;
+  // Fleet mode: the responder's token lookups share one connection.
+  std::mutex lookup_mu_;
+  std::unique_ptr<FleetStore> lookup_store_;
 };
 
 Daemon::~Daemon() { g_wake_fd = -1; }
@@ -171,7 +177,99 @@ PipelineSettings Daemon::pipeline_settings() {
     auto it = serve_checks_.find(name);
     return it == serve_checks_.end() ? ServeCheckConfig{} : it->second;
   };
+  s.fleet = cfg_.store;
   return s;
+}
+
+void Daemon::enqueue_name(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (pending_.insert(name).second) queue_.push_back({name, {}, nullptr});
+  cv_.notify_all();
+}
+
+// Fleet mode: a version another agent published is installed here promptly (NOTIFY
+// acmectl_versions) and, should a notification be missed (a reconnect), within
+// [store] poll_seconds: each such certificate goes through the pipeline like any other
+// run. Also refreshes the fleet metrics.
+void Daemon::fleet_sync() {
+  auto log = logger("fleet");
+  auto local = Store::open(g_.state_dir + "/acmectl.db");
+  if (!local) {
+    log->error("fleet sync: {}", local.error().to_string());
+    return;
+  }
+  std::unique_ptr<FleetStore> fs;
+  bool was_down = false;
+  auto next_poll = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    if (!fs) {
+      auto opened = FleetStore::open(cfg_.store);
+      if (!opened) {
+        if (!was_down) log->warn("fleet store: {}: retrying", opened.error().to_string());
+        was_down = true;
+        registry_.set_fleet({}, false);
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        continue;
+      }
+      fs = std::move(*opened);
+      next_poll = std::chrono::steady_clock::now();
+    }
+    auto names = fs->wait_notify(1000);
+    if (!names) {
+      if (!was_down) log->warn("fleet store: {}: reconnecting", names.error().to_string());
+      was_down = true;
+      registry_.set_fleet({}, false);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    if (was_down) {
+      log->info("fleet store: connected again");
+      was_down = false;
+      next_poll = std::chrono::steady_clock::now();  // catch up on what was missed
+    }
+    for (const auto& n : *names) {
+      auto rec = (*local)->find_certificate(n);
+      if (rec && *rec && (*rec)->managed) enqueue_name(n);
+    }
+    if (!names->empty()) wake();
+    if (std::chrono::steady_clock::now() < next_poll) continue;
+    next_poll = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.store.poll_seconds);
+    auto latest = fs->latest_versions();
+    auto installs = fs->installs();
+    auto leases = fs->leases();
+    auto mine = (*local)->list_certificates();
+    if (!latest || !installs || !leases || !mine) {
+      registry_.set_fleet({}, false);
+      continue;
+    }
+    std::map<std::string, metrics::Registry::FleetCert> certs;
+    for (const auto& c : *mine) {
+      if (c.managed) certs[c.name];
+    }
+    for (const auto& [name, version] : *latest) {
+      if (auto it = certs.find(name); it != certs.end()) it->second.latest_version = version;
+    }
+    for (const auto& i : *installs) {
+      if (i.host != fs->settings().agent_id) continue;
+      if (auto it = certs.find(i.cert_name); it != certs.end()) {
+        it->second.installed_version = i.version;
+      }
+    }
+    for (const auto& l : *leases) {
+      if (auto it = certs.find(l.cert_name); it != certs.end()) {
+        it->second.lease_held = l.live && l.holder == fs->settings().agent_id;
+      }
+    }
+    bool queued = false;
+    for (const auto& [name, c] : certs) {
+      if (c.latest_version > c.installed_version && fs->kek_mismatch().empty()) {
+        enqueue_name(name);
+        queued = true;
+      }
+    }
+    registry_.set_fleet(std::move(certs), true);
+    if (queued) wake();
+  }
 }
 
 acme::Result<void> Daemon::sync_config() {
@@ -435,6 +533,14 @@ int Daemon::run() {
                  r.error().to_string().c_str());
     return kExitUsage;
   }
+  if (cfg_.store.enabled()) {
+    // Checked once at start: a bad URL, password or kek_file is reported at once.
+    auto fs = FleetStore::open(cfg_.store);
+    if (!fs) return fail(fs.error().to_string());
+    if (!(*fs)->kek_mismatch().empty()) log->error("fleet: {}", (*fs)->kek_mismatch());
+    log->info("fleet store {} agent_id={} lease_seconds={} schema={}", redact_url(cfg_.store.url),
+              (*fs)->settings().agent_id, cfg_.store.lease_seconds, (*fs)->schema_version());
+  }
   auto control = control_listen(g_.state_dir);
   if (!control) return fail(control.error().to_string());
   control_fd_.reset(*control);
@@ -460,7 +566,22 @@ int Daemon::run() {
       }
     }
     if (listen.empty()) listen = ":80";
-    auto r = acme::Http01Responder::start(listen);
+    acme::Http01ResponderOptions ro;
+    if (cfg_.store.enabled()) {
+      // Tokens another agent of the fleet presented are answered from the fleet store.
+      ro.lookup = [this](const std::string& token) -> std::optional<std::string> {
+        std::lock_guard lock(lookup_mu_);
+        if (!lookup_store_) {
+          auto opened = FleetStore::open(cfg_.store);
+          if (!opened) return std::nullopt;
+          lookup_store_ = std::move(*opened);
+        }
+        auto found = lookup_store_->find_token(token);
+        if (!found) return std::nullopt;
+        return *found;
+      };
+    }
+    auto r = acme::Http01Responder::start(listen, ro);
     if (!r) return fail(r.error().to_string());
     responder_ = std::move(*r);
     responder_listen_ = listen;
@@ -513,6 +634,8 @@ int Daemon::run() {
   std::vector<std::thread> workers;
   const int n = std::max(1, cfg_.agent.concurrency);
   for (int i = 0; i < n; ++i) workers.emplace_back([this] { worker(); });
+  std::thread fleet_thread;
+  if (cfg_.store.enabled()) fleet_thread = std::thread([this] { fleet_sync(); });
   log->info("agent started: state_dir={} certificates={} concurrency={} control={}", g_.state_dir,
             all ? all->size() : 0, n, control_socket_path(g_.state_dir));
   sd_notify_send("READY=1\nSTATUS=renewing on schedule");
@@ -580,6 +703,7 @@ int Daemon::run() {
   }
   cv_.notify_all();
   for (auto& t : workers) t.join();
+  if (fleet_thread.joinable()) fleet_thread.join();
   for (auto& t : control_threads_) t.join();
   responder_.reset();
   metrics_.reset();

@@ -135,6 +135,34 @@ void Registry::write(Exposition& out) const {
                  it == notifications_.end() ? 0 : it->second);
     }
   }
+  if (!fleet_) return;
+  out.family("acmectl_fleet_store_up", "gauge",
+             "1 when the last query of the fleet's PostgreSQL store worked");
+  out.sample("acmectl_fleet_store_up", fleet_connected_ ? 1 : 0);
+  out.family("acmectl_fleet_lease_held", "gauge",
+             "1 while this agent holds the fleet lease on the certificate (renewing it)");
+  for (const auto& [name, c] : fleet_certs_) {
+    out.sample("acmectl_fleet_lease_held", {{"name", name}}, c.lease_held ? 1 : 0);
+  }
+  out.family("acmectl_certificate_installed_version", "gauge",
+             "Fleet version of the certificate installed on this host (0: none)");
+  for (const auto& [name, c] : fleet_certs_) {
+    out.sample("acmectl_certificate_installed_version", {{"name", name}},
+               static_cast<double>(c.installed_version));
+  }
+  out.family("acmectl_fleet_latest_version", "gauge",
+             "Newest version of the certificate in the fleet store");
+  for (const auto& [name, c] : fleet_certs_) {
+    out.sample("acmectl_fleet_latest_version", {{"name", name}},
+               static_cast<double>(c.latest_version));
+  }
+}
+
+void Registry::set_fleet(std::map<std::string, FleetCert> certs, bool connected) {
+  std::lock_guard lock(mu_);
+  fleet_ = true;
+  fleet_connected_ = connected;
+  if (connected) fleet_certs_ = std::move(certs);
 }
 
 void write_process_metrics(Exposition& out) {

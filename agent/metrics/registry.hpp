@@ -45,6 +45,14 @@ class Registry {
   bool not_served(const std::string& name) const;
   // A notification delivered (or given up on) through `channel` ("webhook", "command").
   void notification_sent(const std::string& channel, bool ok);
+  // Fleet mode (docs/fleet.md): per certificate, whether this agent holds its lease, the
+  // fleet version installed here and the newest one in the fleet store.
+  struct FleetCert {
+    bool lease_held = false;
+    int64_t installed_version = 0;
+    int64_t latest_version = 0;
+  };
+  void set_fleet(std::map<std::string, FleetCert> certs, bool connected);
 
   // Writes every process-wide family (ACME traffic, renewal durations, scheduler tick).
   void write(Exposition& out) const;
@@ -60,6 +68,9 @@ class Registry {
   double store_write_failures_ = 0;
   std::map<std::pair<std::string, std::string>, bool> served_;           // (name, endpoint)
   std::map<std::pair<std::string, std::string>, double> notifications_;  // (channel, result)
+  bool fleet_ = false;
+  bool fleet_connected_ = false;
+  std::map<std::string, FleetCert> fleet_certs_;
 };
 
 // process_* metrics of this process (Linux /proc), as the Prometheus client libraries export.

@@ -16,6 +16,7 @@
 #include "deploy/files.hpp"
 #include "deploy/permissions.hpp"
 #include "events/notifier.hpp"
+#include "fleet/fleet_solver.hpp"
 #include "log/log.hpp"
 #include "pipeline/ca_choice.hpp"
 #include "pipeline/serve_check.hpp"
@@ -78,6 +79,28 @@ struct Pipeline::Impl {
   PipelineSettings settings;
   acme::Clock& clock;
   std::map<std::string, Session> sessions;  // by directory URL
+  std::unique_ptr<FleetStore> fleet;        // opened at first use (fleet mode only)
+  int64_t lease_generation = 0;             // of the lease held during obtain()
+
+  acme::Result<FleetStore*> fleet_store() {
+    if (!fleet) {
+      ACME_ASSIGN(fleet, FleetStore::open(settings.fleet));
+      if (!fleet->kek_mismatch().empty()) logger("fleet")->error("{}", fleet->kek_mismatch());
+    }
+    return fleet.get();
+  }
+  // Installs the fleet's newest version when it is not the one installed here: true when
+  // it did (out says so).
+  acme::Result<bool> install_from_fleet(CertificateRecord& rec, FleetStore& fs, RunResult& out);
+  void install_hook(CertificateRecord& rec, std::string_view kind, RunResult& out);
+  RunResult fleet_failure(const std::string& name, const acme::Error& e) {
+    RunResult out;
+    out.outcome = Outcome::kFailed;
+    out.message = e.to_string();
+    logger("fleet")->warn("cert={} {}", name, out.message);
+    return out;
+  }
+
 
   RunResult run(const std::string& name, const RunOptions& options);
   RunResult decide(CertificateRecord& rec, const RunOptions& options);
@@ -159,7 +182,12 @@ acme::Result<Session*> Pipeline::Impl::session_for(const GlobalOptions& g) {
   s.client->transport().set_observer([registry](const acme::RequestEvent& e) {
     registry->acme_request(e.endpoint, e.status, static_cast<double>(e.duration.count()) / 1000.0);
   });
-  ACME_CHECK(ensure_account(s, store, g, settings.state_dir));
+  if (settings.fleet.enabled()) {
+    ACME_ASSIGN(auto* fs, fleet_store());
+    ACME_CHECK(ensure_fleet_account(s, store, *fs, g, settings.state_dir));
+  } else {
+    ACME_CHECK(ensure_account(s, store, g, settings.state_dir));
+  }
   auto [ins, _] = sessions.emplace(server, std::move(s));
   return &ins->second;
 }
@@ -300,6 +328,19 @@ RunResult Pipeline::Impl::run(const std::string& name, const RunOptions& options
   }
   CertificateRecord rec = **found;
   adopt_installed(rec);
+  if (settings.fleet.enabled()) {
+    auto opened = fleet_store();
+    if (!opened) return fleet_failure(name, opened.error());
+    FleetStore* fs = *opened;
+    if (!fs->kek_mismatch().empty()) {
+      return fleet_failure(name,
+                           make_error(Errc::kCrypto, "not installing: " + fs->kek_mismatch()));
+    }
+    // A newer version another agent published is installed here first (files, deploy hook).
+    auto installed = install_from_fleet(rec, *fs, out);
+    if (!installed) return fleet_failure(name, installed.error());
+    if (*installed && !options.force) return out;
+  }
   RunResult result = decide(rec, options);
   if (!result.installed) {
     check_expiry(rec);
@@ -403,7 +444,108 @@ RunResult Pipeline::Impl::decide(CertificateRecord& rec, const RunOptions& optio
       return out;
     }
   }
-  return obtain(rec);
+  // Fleet: opened by run() before deciding.
+  FleetStore* fs = settings.fleet.enabled() ? fleet.get() : nullptr;
+  if (fs == nullptr) return obtain(rec);
+  // Fleet: exactly one agent renews. Take the lease (or leave it to its live holder).
+  auto lease = fs->try_lease(name);
+  if (!lease) return fleet_failure(name, lease.error());
+  if (!*lease) {
+    out.outcome = Outcome::kLocked;
+    out.message = "another agent of the fleet holds the lease on " + name;
+    return out;
+  }
+  lease_generation = **lease;
+  logger("fleet")->info("cert={} lease taken generation={}", name, lease_generation);
+  // Re-read after taking the lease: the previous holder may have just published.
+  RunResult result;
+  auto installed = install_from_fleet(rec, *fs, result);
+  if (!installed) {
+    result = fleet_failure(name, installed.error());
+  } else if (!*installed) {
+    result = obtain(rec);
+  }
+  (void)fs->release_lease(name, lease_generation);
+  return result;
+}
+
+void Pipeline::Impl::install_hook(CertificateRecord& rec, std::string_view kind, RunResult& out) {
+  if (!rec.hook_pending) return;
+  auto hr = events.deploy_hook(rec, kind);
+  if (hr) {
+    rec.hook_pending = false;
+    save(rec);
+  } else {
+    out.outcome = Outcome::kHookFailed;
+    out.message = hr.error().to_string();
+  }
+}
+
+acme::Result<bool> Pipeline::Impl::install_from_fleet(CertificateRecord& rec, FleetStore& fs,
+                                                      RunResult& out) {
+  ACME_ASSIGN(auto latest, fs.latest(rec.name));
+  if (!latest || latest->serial == rec.serial || latest->not_after < rec.not_after) return false;
+  ACME_ASSIGN(auto v, fs.fetch_latest(rec.name));
+  if (!v) return false;
+  ACME_ASSIGN(auto key, acme::PrivateKey::from_pem(v->key_pem));
+  if (!acme::key_matches_certificate(key, v->cert_pem)) {
+    return make_error(Errc::kCrypto, "version " + std::to_string(v->version) + " of " + rec.name +
+                                         " in the fleet store: the key does not match the "
+                                         "certificate: not installing it");
+  }
+  ACME_ASSIGN(auto info, acme::inspect_certificate(v->cert_pem));
+  const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
+  if (out_root.empty()) {
+    return make_error(Errc::kInvalidInput, "output directory of " + rec.name + " is not set");
+  }
+  const std::vector<FileSpec> files = {
+      {"privkey.pem", v->key_pem, 0600},
+      {"cert.pem", v->cert_pem, 0644},
+      {"chain.pem", v->chain_pem, 0644},
+      {"fullchain.pem", v->fullchain_pem, 0644},
+  };
+  if (auto r = install_certificate_files(out_root, rec.name, files); !r) {
+    return std::move(r).error().context("installing version " + std::to_string(v->version) +
+                                        " of " + rec.name);
+  }
+  const bool first = rec.not_after == 0;
+  const auto now = clock.now();
+  rec.not_before = to_unix(info.not_before);
+  rec.not_after = to_unix(info.not_after);
+  rec.serial = info.serial_hex;
+  rec.ari_cert_id = info.ari_cert_id;
+  rec.ari_chosen_time = rec.ari_window_start = rec.ari_window_end = 0;
+  rec.consecutive_failures = 0;
+  rec.next_attempt = 0;
+  rec.last_error.clear();
+  rec.last_success = to_unix(now);
+  PolicyInput in;
+  in.not_before = info.not_before;
+  in.not_after = info.not_after;
+  in.renew_before_days = window_days(rec);
+  in.random01 = stable_random01(rec.serial + rec.name);
+  rec.next_check = to_unix(std::min(plan_renewal(in).renew_at, now + settings.check_interval));
+  rec.hook_pending = !rec.deploy_hook.empty();
+  save(rec);
+  // An order of ours cut off earlier is not resumed: the fleet has a newer certificate.
+  events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+  ::unlink((settings.state_dir + "/pending/" + rec.name + ".key").c_str());
+  const std::string_view kind = first ? event::kObtained : event::kRenewed;
+  events.emit(rec.name, kind,
+              "serial " + rec.serial + " (fleet version " + std::to_string(v->version) + " from " +
+                  v->published_by + ")");
+  events.check(fs.record_install(rec.name, v->version, rec.serial),
+               "recording the install of " + rec.name + " in the fleet store");
+  logger("fleet")->info("cert={} installed fleet version={} serial={} from={}", rec.name,
+                        v->version, rec.serial, v->published_by);
+  out.installed = true;
+  out.outcome = Outcome::kRenewed;
+  out.message = "installed fleet version " + std::to_string(v->version) + ": serial " + rec.serial +
+                ", valid until " + rfc3339(rec.not_after);
+  out.issuer = info.issuer;
+  out.next_check = from_unix(rec.next_check);
+  install_hook(rec, kind, out);
+  return true;
 }
 
 acme::Result<void> Pipeline::Impl::check_before_ordering(const CertificateRecord& rec,
@@ -555,6 +697,11 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     record_failure(rec, bundle.error(), out);
     return out;
   }
+  std::unique_ptr<acme::Solver> fleet_solver;
+  if (fleet && ch.challenge == "http-01") {
+    fleet_solver = std::make_unique<FleetHttp01Solver>(*bundle->solver, *fleet, rec.name);
+  }
+  acme::Solver& solver = fleet_solver ? *fleet_solver : *bundle->solver;
   // The CAs this order may go to, best first (pipeline/ca_choice.hpp): a CA that fails as
   // a CA (unreachable, 5xx, rate limited) and is now resting hands the order to the next.
   auto candidates = ca_candidates(*directory_url, primary_options(rec), rec.profile);
@@ -583,7 +730,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   for (size_t n = 0; n < try_order.size(); ++n) {
     const CaCandidate& ca = (*candidates)[try_order[n]];
     auto session = session_for(ca.options);
-    issued = session ? order_at(rec, ca, **session, *ids, *key_type, *bundle->solver,
+    issued = session ? order_at(rec, ca, **session, *ids, *key_type, solver,
                                 !resume_origin.empty() && url_origin(ca.server) == resume_origin)
                      : acme::Result<acme::IssuedCertificate>(std::move(session).error());
     if (issued) {
@@ -629,6 +776,31 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     return out;
   }
 
+  int64_t fleet_version = 0;
+  if (fleet) {
+    // Published only while our lease (this generation) holds: an agent whose lease lapsed
+    // and was taken over installs nothing, so no certificate is installed twice.
+    FleetVersion v;
+    v.serial = issued->info.serial_hex;
+    v.not_before = to_unix(issued->info.not_before);
+    v.not_after = to_unix(issued->info.not_after);
+    v.cert_pem = issued->cert_pem;
+    v.chain_pem = issued->chain_pem;
+    v.fullchain_pem = issued->fullchain_pem;
+    v.key_pem = issued->key_pem;
+    auto published = fleet->publish(rec.name, lease_generation, v);
+    events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+    ::unlink(pending_key.c_str());
+    if (!published) {
+      out.outcome =
+          published.error().code == Errc::kCancelled ? Outcome::kLocked : Outcome::kFailed;
+      out.message = published.error().to_string();
+      log->warn("cert={} {}", rec.name, out.message);
+      return out;
+    }
+    fleet_version = *published;
+    log->info("cert={} published fleet version={} serial={}", rec.name, fleet_version, v.serial);
+  }
   const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
   const std::vector<FileSpec> files = {
       {"privkey.pem", issued->key_pem, 0600},
@@ -673,6 +845,10 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   events.emit(rec.name, kind,
               "serial " + rec.serial +
                   (chosen->fallback != 0 ? " from fallback CA " + chosen->server : std::string()));
+  if (fleet) {
+    events.check(fleet->record_install(rec.name, fleet_version, rec.serial),
+                 "recording the install of " + rec.name + " in the fleet store");
+  }
   out.installed = true;
   out.outcome = Outcome::kRenewed;
   out.message = std::string(kind) + ": serial " + rec.serial + ", valid until " +

@@ -19,6 +19,7 @@
 #include "acme/tls_alpn01.hpp"
 #include "config/config.hpp"
 #include "events/event_sink.hpp"
+#include "fleet/fleet_store.hpp"
 #include "session/options.hpp"
 #include "session/session.hpp"
 #include "store/store.hpp"
@@ -45,6 +46,9 @@ struct PipelineSettings {
   bool quiet_failures = false;
   // The served-certificate check of a certificate (verify_endpoints ...); none: no check.
   std::function<ServeCheckConfig(const std::string& name)> serve_check;
+  // A PostgreSQL fleet store ([store] url): leases decide which agent renews, results are
+  // shared and installed from it (docs/fleet.md). Disabled when its url is empty.
+  FleetSettings fleet;
 };
 
 enum class Outcome {

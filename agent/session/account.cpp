@@ -285,6 +285,49 @@ acme::Result<std::string> import_account(Store& store, const std::string& state_
   return key_path;
 }
 
+acme::Result<void> ensure_fleet_account(Session& s, Store& store, FleetStore& fleet,
+                                        const GlobalOptions& g, const std::string& state_dir) {
+  ACME_CHECK(fleet.lock_account(s.directory_url));
+  struct Unlock {
+    FleetStore& f;
+    const std::string& url;
+    ~Unlock() { f.unlock_account(url); }
+  } unlock{fleet, s.directory_url};
+  ACME_ASSIGN(auto shared, fleet.find_account(s.directory_url));
+  if (shared) {
+    ACME_ASSIGN(auto lock, lock_accounts(state_dir));
+    ACME_ASSIGN(auto local, store.find_account(s.directory_url));
+    const std::string dir = account_dir(state_dir, s.directory_url);
+    const std::string key_path = local ? local->key_path : dir + "/account.key";
+    auto have = read_file(key_path);
+    if (!local || local->account_url != shared->account_url || !have || *have != shared->key_pem) {
+      ACME_CHECK(make_dirs(dir, 0700));
+      if (have && *have != shared->key_pem) {
+        const std::string aside = key_path + ".pre-fleet-" + std::to_string(unix_now());
+        if (::rename(key_path.c_str(), aside.c_str()) != 0) {
+          return make_error(Errc::kIo,
+                            "cannot keep " + key_path + " aside: " + std::strerror(errno));
+        }
+        logger("account")->warn("local account key kept aside as {}: the fleet's account is used",
+                                aside);
+      }
+      ACME_CHECK(atomic_write(key_path, shared->key_pem, 0600));
+      ACME_CHECK(
+          store.upsert_account({s.directory_url, key_path, shared->account_url, shared->contact}));
+      logger("account")->info("account url={} (from the fleet store)", shared->account_url);
+    }
+  }
+  ACME_CHECK(ensure_account(s, store, g, state_dir));
+  if (!shared || shared->account_url != s.client->account_url()) {
+    ACME_ASSIGN(auto record, store.find_account(s.directory_url));
+    if (!record) return make_error(Errc::kInternal, "no account recorded for " + s.directory_url);
+    ACME_ASSIGN(auto pem, read_file(record->key_path));
+    ACME_CHECK(fleet.put_account(s.directory_url, {pem, s.client->account_url(), record->contact}));
+    logger("account")->info("account url={} shared with the fleet", s.client->account_url());
+  }
+  return acme::ok();
+}
+
 acme::Result<void> reregister_account(Session& s, Store& store, const GlobalOptions& g,
                                       const std::string& state_dir) {
   ACME_ASSIGN(auto lock, lock_accounts(state_dir));

@@ -8,6 +8,7 @@
 
 #include "acme/jws.hpp"
 #include "acme/result.hpp"
+#include "fleet/fleet_store.hpp"
 #include "session/options.hpp"
 #include "session/session.hpp"
 #include "store/store.hpp"
@@ -18,6 +19,13 @@ namespace agent {
 // and registers or finds the account. Reuses the stored account URL without a request.
 acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions& g,
                                   const std::string& state_dir);
+
+// A fleet (PostgreSQL store): the account of a directory is created once per fleet, under
+// an advisory lock in the database. The first agent registers it (ensure_account) and
+// stores its key sealed with the KEK; the others install that key and URL locally (a local
+// key of another account is kept aside as KEY.pre-fleet-UNIXTIME) and use it.
+acme::Result<void> ensure_fleet_account(Session& s, Store& store, FleetStore& fleet,
+                                        const GlobalOptions& g, const std::string& state_dir);
 
 // The CA answered accountDoesNotExist for the stored account (a test CA restarted, a
 // staging reset): registers the same key again, once, under the account lock, and

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "acme/base64url.hpp"
 #include "acme/challenge.hpp"
 #include "acme/host_port.hpp"
 #include "acme/unique_fd.hpp"
@@ -252,9 +253,16 @@ struct Http01Responder::Impl {
     if (line->method != "GET" && !head_request) return detail::http01_response(405, {}, false);
     if (line->target.rfind(kPrefix, 0) == 0) {
       const std::string_view token = line->target.substr(kPrefix.size());
-      std::lock_guard lock(mu);
-      if (auto it = tokens.find(token); it != tokens.end()) {
-        return detail::http01_response(200, it->second, head_request);
+      {
+        std::lock_guard lock(mu);
+        if (auto it = tokens.find(token); it != tokens.end()) {
+          return detail::http01_response(200, it->second, head_request);
+        }
+      }
+      if (options.lookup && !token.empty() && is_base64url(token)) {
+        if (auto found = options.lookup(std::string(token))) {
+          return detail::http01_response(200, *found, head_request);
+        }
       }
     }
     return detail::http01_response(404, {}, head_request);

@@ -585,3 +585,30 @@ TEST_CASE("config: [notify]") {
         "t.toml:2:19: 'expiry_fraction' must be a number between 0 and 1 (e.g. 0.2)");
   CHECK(error_of("[notify]\nurl = \"http://x\"\n") == "t.toml:2:1: unknown key 'url' in [notify]");
 }
+
+TEST_CASE("config: [store] makes a fleet; no password in the URL, unknown keys named") {
+  const Config c = parsed(R"([store]
+url = "postgresql://acme@db.internal:5432/acmectl"
+password_file = "/etc/acmectl/db.password"
+kek_file = "/etc/acmectl/kek"
+agent_id = "web-1"
+lease_seconds = 120
+poll_seconds = 5
+)");
+  CHECK(c.store.enabled());
+  CHECK(c.store.url == "postgresql://acme@db.internal:5432/acmectl");
+  CHECK(c.store.password_file == "/etc/acmectl/db.password");
+  CHECK(c.store.kek_file == "/etc/acmectl/kek");
+  CHECK(c.store.agent_id == "web-1");
+  CHECK(c.store.lease_seconds == 120);
+  CHECK(c.store.poll_seconds == 5);
+  CHECK_FALSE(parsed("").store.enabled());
+  CHECK(parsed("").store.lease_seconds == 300);
+
+  CHECK(error_of("[store]\nurl = \"postgresql://acme:secret@db/x\"\n") ==
+        "t.toml:2:7: 'url' must not contain a password: use password_file or PGPASSFILE");
+  CHECK(error_of("[store]\nurl = \"mysql://db/x\"\n").find("must be postgresql://") !=
+        std::string::npos);
+  CHECK(error_of("[store]\nlease_secs = 3\n") == "t.toml:2:1: unknown key 'lease_secs' in [store]");
+  CHECK(error_of("[store]\nlease_seconds = 1\n").find("'lease_seconds'") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -258,4 +259,27 @@ TEST_CASE("http01 request parsing") {
   CHECK(acme::detail::http01_response(200, "abc", true) ==
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: "
         "close\r\n\r\n");
+}
+
+TEST_CASE("http01 responder: a token it does not hold is looked up (the fleet's store)") {
+  acme::Http01ResponderOptions o;
+  std::atomic<int> asked{0};
+  o.lookup = [&asked](const std::string& token) -> std::optional<std::string> {
+    ++asked;
+    if (token == "fromTheFleet") return std::string("fromTheFleet.thumb");
+    return std::nullopt;
+  };
+  auto r = acme::Http01Responder::start("127.0.0.1:0", o);
+  REQUIRE(r);
+  (*r)->add(kToken, kKeyAuth);
+  const std::string own = get((*r)->port(), std::string("/.well-known/acme-challenge/") + kToken);
+  CHECK(own.substr(own.size() - std::strlen(kKeyAuth)) == kKeyAuth);
+  CHECK(asked == 0);  // held locally: no lookup
+  const std::string shared = get((*r)->port(), "/.well-known/acme-challenge/fromTheFleet");
+  CHECK(shared.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(shared.substr(shared.size() - 18) == "fromTheFleet.thumb");
+  CHECK(get((*r)->port(), "/.well-known/acme-challenge/unknown").rfind("HTTP/1.1 404", 0) == 0);
+  // Not base64url: never handed to the lookup.
+  CHECK(get((*r)->port(), "/.well-known/acme-challenge/a%2F..").rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(asked == 2);
 }

@@ -10,8 +10,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -47,6 +49,10 @@ struct Http01ResponderOptions {
   std::size_t max_connections = 256;
   // Request head (request line + headers) in bytes; larger ones get 431 and are closed.
   std::size_t max_request_bytes = 8192;
+  // Asked for a token the responder does not hold (e.g. the agent's fleet store, where
+  // another host presented it); nullopt: 404. Runs on the event-loop thread, so it MUST
+  // return quickly (a bounded local query). The token is already checked to be base64url.
+  std::function<std::optional<std::string>(const std::string& token)> lookup;
 };
 
 // Serves http://ADDR:PORT/.well-known/acme-challenge/TOKEN from memory. One event-loop
