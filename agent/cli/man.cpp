@@ -355,6 +355,26 @@ Each certificate is examined at least this often (default 3600).
 .TP
 .B hook_timeout_seconds
 A hook running longer is stopped (default 300).
+.SH [store]
+A fleet: several agents share one PostgreSQL store (see \fIdocs/fleet.md\fR).
+.TP
+.B url
+\fBpostgresql://USER@HOST:PORT/DB\fR; never a password.
+.TP
+.B password_file
+A file holding the database password (else libpq's \fBPGPASSFILE\fR).
+.TP
+.B kek_file
+The key-encryption key (64 hex digits, mode 0600, the same on every host).
+.TP
+.B agent_id
+This host's name in leases and installs (default: the host name).
+.TP
+.B lease_seconds
+How long a renewal lease holds before another agent may take over (default 300).
+.TP
+.B poll_seconds
+Fallback check for newer versions when a notification is missed (default 60).
 .SH [defaults] AND [[certificate]]
 Each \fB[[certificate]]\fR table is one certificate the agent keeps; \fB[defaults]\fR
 gives any of its keys (except \fBname\fR and \fBdomains\fR) to every certificate that does
