@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
+# `scripts/demo.sh --fleet`: two agents sharing one certificate through PostgreSQL.
+if [[ "${1:-}" == --fleet ]]; then exec scripts/demo_fleet.sh; fi
 
 # shellcheck source=scripts/deps.sh
 source scripts/deps.sh
