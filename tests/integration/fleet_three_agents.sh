@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A fleet on one PostgreSQL (issue 15): three agents (own state and output dirs, one
-# database, one KEK) and 30 certificates against a private Pebble issuing 60-second
-# certificates (so renewals come every ~30 s) whose http-01 validator only ever reaches
+# database, one KEK) and 30 certificates against a private Pebble issuing 90-second
+# certificates (so renewals come every ~45 s) whose http-01 validator only ever reaches
 # agent B's responder:
 #   wave 1  every certificate is ordered exactly once, one ACME account for the fleet,
 #           each appears on all three hosts (key matches certificate); orders placed by
@@ -22,7 +22,7 @@ lib_init "$@"
 pg_stop_on_exit
 
 N=${FLEET_CERTS:-30}
-export PEBBLE_CERTIFICATE_VALIDITY_PERIOD=60 PEBBLE_VA_NOSLEEP=1
+export PEBBLE_CERTIFICATE_VALIDITY_PERIOD=90 PEBBLE_VA_NOSLEEP=1
 start_fixture "$TMP/pebble"
 pg_start
 
@@ -118,7 +118,7 @@ wait_wave() {
 
 # check_hosts V: on every host in HOSTS each certificate's files are version V or a newer
 # one (the next renewal wave may be under way) and the key matches; c01's chain verifies
-# against Pebble's root. (Light on openssl runs: the next wave comes within ~30 s.)
+# against Pebble's root. (Light on openssl runs: the next wave comes within ~45 s.)
 check_hosts() {
   local v=$1 h name serial
   declare -A want=()
@@ -184,7 +184,7 @@ ok "wave 2: each certificate renewed once, on all hosts"
 
 # ---- wave 3: kill -9 agent A while it holds leases mid-renewal
 held=0
-deadline=$((SECONDS + 40))
+deadline=$((SECONDS + 60))
 while ((SECONDS < deadline)); do
   held=$(pg_sql "SELECT count(*) FROM leases WHERE holder = 'A' AND expires_at > now()")
   ((held > 0)) && break
@@ -196,7 +196,7 @@ held_after=$(pg_sql "SELECT count(*) FROM leases WHERE holder = 'A' AND expires_
 killed_at=$SECONDS
 log "killed agent A holding $held lease(s) ($held_after still live just after the kill)"
 HOSTS="B C"
-wait_wave 3 40
+wait_wave 3 60
 orders3=$(pebble_new_orders)
 took=$((SECONDS - killed_at))
 cut=$((held > held_after ? held : held_after))
