@@ -34,8 +34,8 @@ serial2=$(cert_serial "$live/cert.pem")
 link2=$(readlink "$live")
 
 expect_rc 0 rollback "$name" --json --state-dir "$state"
-assert_eq "$(jq -r .from_serial "$OUT_FILE")" "$serial2" "rollback --json from_serial"
-assert_eq "$(jq -r .serial "$OUT_FILE")" "$serial1" "rollback --json serial"
+assert_eq "$(norm_serial "$(jq -r .from_serial "$OUT_FILE")")" "$serial2" "rollback --json from_serial"
+assert_eq "$(norm_serial "$(jq -r .serial "$OUT_FILE")")" "$serial1" "rollback --json serial"
 assert_eq "$(cert_serial "$live/cert.pem")" "$serial1" "installed serial after the rollback"
 [[ "$(readlink "$live")" != "$link2" ]] || fail "OUT/NAME still points at $link2"
 assert_mode "$live/privkey.pem" 600
@@ -44,7 +44,7 @@ openssl pkey -in "$live/privkey.pem" -pubout >"$TMP/key.pub"
 cmp -s "$TMP/cert.pub" "$TMP/key.pub" || fail "privkey.pem does not match cert.pem after the rollback"
 grep -q "^rolled_back $name serial=" "$HOOK_LOG" || fail "deploy hook did not run with ACMECTL_EVENT=rolled_back"
 expect_rc 0 show "$name" --json --state-dir "$state"
-assert_eq "$(jq -r .serial "$OUT_FILE")" "$serial1" "serial in the store after the rollback"
+assert_eq "$(norm_serial "$(jq -r .serial "$OUT_FILE")")" "$serial1" "serial in the store after the rollback"
 jq -e '.events | map(select(.kind == "rolled_back")) | length == 1' "$OUT_FILE" >/dev/null ||
   fail "show has no rolled_back event"
 ok "rollback: serial $serial2 -> $serial1, one switch of OUT/NAME, key matches, hook ran, recorded"
