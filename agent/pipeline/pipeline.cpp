@@ -101,7 +101,6 @@ struct Pipeline::Impl {
     return out;
   }
 
-
   RunResult run(const std::string& name, const RunOptions& options);
   RunResult decide(CertificateRecord& rec, const RunOptions& options);
   RunResult obtain(CertificateRecord& rec);
