@@ -12,11 +12,13 @@
 #include "cli/fleet_cmds.hpp"
 #include "cli/gen_cmd.hpp"
 #include "cli/habits.hpp"
+#include "cli/help_text.hpp"
 #include "cli/import_cmd.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
 #include "cli/profiles_cmd.hpp"
 #include "cli/rollback_cmd.hpp"
+#include "cli/suggest.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   // Global options are accepted before or after the command name.
   HabitOptions habits;  // --staging, -n, -q, -v (cli/habits.hpp)
   auto add_globals = [&g, &habits](CLI::App& a) {
+    const std::size_t first_global = a.get_options({}).size();
     a.add_option("--state-dir", g.state_dir, "State directory (env ACMECTL_STATE_DIR)");
     a.add_option("--config", g.config, "TOML config file (env ACMECTL_CONFIG)");
     a.add_option("--server", g.server,
@@ -65,6 +68,9 @@ int main(int argc, char** argv) {
     a.add_option("--log-level", g.log_level, "trace, debug, info (default), warn, error, off");
     a.add_option("--log-format", g.log_format, "text (default) or json");
     add_habit_options(a, habits);
+    // Listed once, after the command's own options (cli/help_text.hpp).
+    const auto opts = a.get_options({});
+    for (std::size_t i = first_global; i < opts.size(); ++i) opts[i]->group(kGlobalGroup);
   };
   add_globals(app);
 
@@ -107,6 +113,8 @@ int main(int argc, char** argv) {
   add_globals(*store_cmds.migrate);
   const DocCommands doc_cmds = add_doc_commands(app, add_globals);  // completion, man
 
+  add_help_footers(app);
+  if (auto typo = check_spelling(app, argc, argv)) return usage_fail(*typo);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,7 +129,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (auto bad = apply_habits(app, habits, g)) return usage_fail(*bad);
-  if (auto r = agent::setup_logging(g.log_level, g.log_format); !r) {
+  if (auto r = agent::setup_logging(g.log_level, g.log_format, !agent_cmd->parsed()); !r) {
     return usage_fail(r.error().to_string());
   }
   if (doc_cmds.parsed()) return run_doc_commands(app, doc_cmds, g);
@@ -161,8 +169,8 @@ int main(int argc, char** argv) {
     rollback.hook_timeout_seconds = agent_section->hook_timeout_seconds;
     return run_rollback(*eff, rollback);
   }
-  if (list_cmd->parsed()) return run_list(*eff);
-  if (show_cmd->parsed()) return run_show(*eff, show);
+  if (list_cmd->parsed()) return run_list(*eff, agent_section->renew_before_days);
+  if (show_cmd->parsed()) return run_show(*eff, show, agent_section->renew_before_days);
   if (delete_cmd->parsed()) return run_delete(*eff, del);
   if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);
   if (profiles_cmd->parsed()) return run_profiles(*eff);

@@ -21,5 +21,7 @@ inline constexpr int kExitUsage = 2;
 int fail(const acme::Error& e);
 // Prints "acmectl: usage error: <message>" on stderr and returns kExitUsage.
 int usage_fail(const std::string& message);
+// "acmectl: hint: …" on stderr when cli/hints.hpp knows advice for this error.
+void print_hint(const std::string& error_message);
 
 }  // namespace agent::cli

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "acme/process.hpp"
 #include "config/config.hpp"
 #include "deploy/files.hpp"
 
@@ -58,6 +59,9 @@ void add_nginx(GenCommands& c, GenOptions& o) {
   cmd->add_option("--state-dir", n.state_dir, "acmectl's state directory (/var/lib/acmectl)");
   cmd->add_option("--listen-http", n.listen_http, "[ADDR:]PORT for HTTP (80)");
   cmd->add_option("--listen-https", n.listen_https, "[ADDR:]PORT for HTTPS (443)");
+  cmd->add_option("--nginx-version", o.nginx_version,
+                  "nginx version the site is for (default: `nginx -v` when installed); >= "
+                  "1.25.1 gets `http2 on;`");
   cmd->add_flag("--no-ipv6", o.no_ipv6,
                 "Do not add [::]:PORT next to a port-only listen (hosts without IPv6)");
   auto* max_age = cmd->add_option("--hsts-max-age", n.hsts_max_age,
@@ -119,7 +123,10 @@ void add_dockerfile(GenCommands& c, GenOptions& o) {
   auto* cmd = c.dockerfile = c.gen->add_subcommand("dockerfile", kGenerators[2].summary);
   cmd->add_option("--binary", d.binary, "Name of the Go binary (api)");
   cmd->add_option("--main", d.main_package, "Go package to build (.)");
-  cmd->add_option("--go-version", d.go_version, "Go toolchain version X.Y.Z (1.23.4)");
+  cmd->add_option("--go-version", d.go_version,
+                  "Go toolchain version X.Y.Z (default: go.mod's toolchain or go line, else "
+                  "1.23.4)");
+  cmd->add_option("--go-mod", o.go_mod, "The module's go.mod (./go.mod)");
   cmd->add_option("--port", d.port, "Port the service listens on (8080)")
       ->check(CLI::Range(1, 65535));
   cmd->add_option("--healthcheck", d.healthcheck_path,
@@ -134,7 +141,8 @@ void add_compose(GenCommands& c, GenOptions& o) {
   cmd->add_option("--image", d.image, "The application's image, pinned: NAME:TAG (app:local)");
   cmd->add_option("--port", d.app_port, "Port the application listens on (8080)")
       ->check(CLI::Range(1, 65535));
-  cmd->add_option("--healthcheck", d.healthcheck_path, "The application's health path");
+  cmd->add_option("--healthcheck", d.healthcheck_path,
+                  "The application's health path: adds a healthcheck (none by default)");
   cmd->add_flag("--postgres", d.postgres, "Add a PostgreSQL service for the application");
   cmd->add_option("--acmectl-image", d.acmectl_image,
                   "Image of acmectl, pinned (acmectl:" ACMECTL_VERSION ")");
@@ -275,6 +283,31 @@ int run_gen(const GenCommands& cmds, GenOptions& o, const std::string& global_co
   o.ci.deploy = !o.no_deploy;
 
   if (sub == cmds.systemd) return run_systemd(o);
+  if (sub == cmds.nginx) {
+    std::string version = o.nginx_version;
+    if (version.empty()) {
+      // The installed nginx decides, when there is one (`nginx -v` prints on stderr).
+      acme::ProcessSpec spec;
+      spec.argv = {"nginx", "-v"};
+      spec.timeout = std::chrono::seconds(5);
+      if (auto r = acme::run_process(spec); r && r->success()) version = r->output;
+    }
+    if (!version.empty()) {
+      auto has = gen::nginx_has_http2_directive(version);
+      if (!has) return usage_fail(has.error().message);
+      o.nginx.http2_directive = *has;
+    }
+  }
+  if (sub == cmds.dockerfile && sub->get_option("--go-version")->count() == 0) {
+    const std::string mod = o.go_mod.empty() ? "go.mod" : o.go_mod;
+    auto text = read_file(mod);
+    if (!text && !o.go_mod.empty()) return usage_fail("--go-mod " + mod + ": cannot be read");
+    if (text) {
+      auto v = gen::go_version_from_mod(*text);
+      if (!v) return usage_fail(mod + ": no valid go or toolchain line (or pass --go-version)");
+      o.dockerfile.go_version = *v;
+    }
+  }
   acme::Result<std::string> text = std::string();
   if (sub == cmds.nginx) text = gen::nginx_site(o.nginx);
   if (sub == cmds.dockerfile) text = gen::dockerfile(o.dockerfile);

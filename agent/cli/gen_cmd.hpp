@@ -25,12 +25,14 @@ struct GenOptions {
   gen::DockerfileOptions dockerfile;
   gen::ComposeOptions compose;
   gen::CiOptions ci;
-  bool no_hsts = false;    // gen nginx --no-hsts
-  bool no_ipv6 = false;    // gen nginx --no-ipv6
-  bool no_deploy = false;  // gen ci --no-deploy
-  std::string config;      // --config FILE: [gen.NAME] tables supply options
-  std::string out;         // --out FILE: write atomically instead of printing
-  std::string out_dir;     // gen systemd --out-dir DIR: write every unit there
+  bool no_hsts = false;       // gen nginx --no-hsts
+  bool no_ipv6 = false;       // gen nginx --no-ipv6
+  bool no_deploy = false;     // gen ci --no-deploy
+  std::string config;         // --config FILE: [gen.NAME] tables supply options
+  std::string out;            // --out FILE: write atomically instead of printing
+  std::string out_dir;        // gen systemd --out-dir DIR: write every unit there
+  std::string nginx_version;  // gen nginx --nginx-version V ("": `nginx -v` when installed)
+  std::string go_mod;         // gen dockerfile --go-mod FILE ("": ./go.mod when present)
 };
 
 struct GenCommands {

@@ -7,7 +7,8 @@ void add_habit_options(CLI::App& cmd, HabitOptions& h) {
                "Use Let's Encrypt's staging CA (same as --server letsencrypt-staging)");
   cmd.add_flag("-n,--non-interactive", h.non_interactive,
                "Accepted for certbot habits; acmectl never prompts");
-  cmd.add_flag("-q,--quiet", h.quiet, "Log errors only: silent unless something failed");
+  cmd.add_flag("-q,--quiet", h.quiet,
+               "Print nothing unless something failed or changed (for cron)");
   cmd.add_flag("-v,--verbose", h.verbose, "Log more detail (same as --log-level debug)");
 }
 
@@ -40,8 +41,14 @@ std::optional<std::string> apply_habits(const CLI::App& app, const HabitOptions&
     return std::string(h.quiet ? "-q/--quiet" : "-v/--verbose") + " and --log-level " +
            g.log_level + " exclude each other";
   }
-  if (h.quiet) g.log_level = "error";
-  if (h.verbose) g.log_level = "debug";
+  if (h.quiet) {
+    g.log_level = "error";
+    g.quiet = true;
+  }
+  if (h.verbose) {
+    g.log_level = "debug";
+    g.verbose = true;
+  }
   return std::nullopt;
 }
 

@@ -70,10 +70,12 @@ void print_issued(const GlobalOptions& g, const CertificateRecord& rec, const Ru
                        {"cert", rec.out_dir + "/cert.pem"},
                        {"chain", rec.out_dir + "/chain.pem"},
                        {"fullchain", rec.out_dir + "/fullchain.pem"},
+                       {"combined", rec.out_dir + "/combined.pem"},
                        {"privkey", rec.out_dir + "/privkey.pem"}}}};
   if (g.json) {
     std::cout << out.dump(2) << "\n";
   } else if (r.outcome == Outcome::kNotDue) {
+    if (g.quiet) return;  // -q: nothing changed, nothing to say
     std::cout << "certificate " << rec.name << " is not due: " << r.message
               << " (--force issues it now)\n  files in " << rec.out_dir << "\n";
   } else {
@@ -118,7 +120,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
     return usage_fail(r.error().message);
   }
   auto key_type = acme::parse_key_type(o.key_type);
-  if (!key_type) return fail(key_type.error());
+  if (!key_type) return usage_fail(key_type.error().message);
   const std::string name =
       normalize_cert_name(o.name.empty() ? default_cert_name((*ids)[0].value) : o.name);
   if (!valid_cert_name(name)) {
@@ -237,9 +239,9 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
       rc = fail(make_error(Errc::kIo, result.message));
       break;
   }
-  log->info("done took_ms={}", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now() - t0)
-                                   .count());
+  log->debug("done took_ms={}", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count());
   return rc;
 }
 

@@ -2,20 +2,25 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "acme/certificate.hpp"
 #include "base/file_lock.hpp"
 #include "cli/fleet_cmds.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
+#include "deploy/files.hpp"
 #include "deploy/purge.hpp"
 #include "events/event_sink.hpp"
 #include "events/notifier.hpp"
 #include "pipeline/names.hpp"
 #include "pipeline/pipeline.hpp"
 #include "schedule/policy.hpp"
+#include "schedule/status.hpp"
 
 namespace agent::cli {
 
@@ -30,18 +35,8 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-// Planned renewal time as the agent would compute it without ARI.
-int64_t planned_renewal(const CertificateRecord& c, int renew_before_days) {
-  if (c.not_after == 0) return 0;
-  if (c.ari_chosen_time != 0) return c.ari_chosen_time;
-  PolicyInput in;
-  in.not_before = std::chrono::system_clock::time_point(std::chrono::seconds(c.not_before));
-  in.not_after = std::chrono::system_clock::time_point(std::chrono::seconds(c.not_after));
-  in.renew_before_days = c.renew_before_days > 0 ? c.renew_before_days : renew_before_days;
-  in.random01 = stable_random01(c.serial + c.name);
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             plan_renewal(in).renew_at.time_since_epoch())
-      .count();
+bool store_exists(const GlobalOptions& g) {
+  return ::access((resolve_state_dir(g.state_dir) + "/acmectl.db").c_str(), F_OK) == 0;
 }
 
 std::string last_result(const CertificateRecord& c) {
@@ -85,6 +80,16 @@ CLI::App* add_show_command(CLI::App& app, ShowCmdOptions& o) {
 }
 
 int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
+  if (o.names.empty() && !store_exists(g)) {
+    // A fresh install (the timer fires before the first issue): nothing to do.
+    if (g.json) {
+      std::cout << "[]\n";
+    } else if (!g.quiet) {
+      std::cout << "nothing to renew: no certificate recorded in " << resolve_state_dir(g.state_dir)
+                << " yet\n";
+    }
+    return kExitOk;
+  }
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
   const std::string state_dir = resolve_state_dir(g.state_dir);
@@ -163,9 +168,12 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
   }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, r] : results) {
-    if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed ||
-        r.outcome == Outcome::kLocked) {
+    const bool failed = r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed ||
+                        r.outcome == Outcome::kLocked;
+    if (failed) {
+      // Said once, on stderr; stdout carries what went well.
       std::fprintf(stderr, "acmectl: error: %s: %s\n", name.c_str(), r.message.c_str());
+      print_hint(r.message);
       rc = kExitFailure;
     }
     if (g.json) {
@@ -173,7 +181,7 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
                      {"outcome", to_string(r.outcome)},
                      {"message", r.message},
                      {"installed", r.installed}});
-    } else {
+    } else if (!failed && (r.installed || !g.quiet)) {
       std::cout << name << ": " << to_string(r.outcome) << ": " << r.message << "\n";
     }
   }
@@ -191,54 +199,134 @@ std::string ca_host(const std::string& url) {
   return rest.substr(0, rest.find('/'));
 }
 
+// One column of `acmectl list`: others add theirs to the vector in run_list.
+struct Column {
+  std::string header;
+  std::function<std::string(const CertificateRecord&, const CertificateStatus&)> cell;
+  bool last = false;  // printed unpadded (free text that may be long)
+};
+
+// The issuer's CN (or whole name) of OUT/NAME/cert.pem; "-" when unreadable.
+std::string issuer_of(const CertificateRecord& c) {
+  if (c.out_dir.empty() || c.not_after == 0) return "-";
+  auto pem = read_file(c.out_dir + "/cert.pem");
+  if (!pem) return "-";
+  auto info = acme::inspect_certificate(*pem);
+  if (!info) return "-";
+  const std::string& dn = info->issuer;
+  const auto cn = dn.find("CN=");
+  if (cn == std::string::npos) return dn.empty() ? "-" : dn;
+  const auto end = dn.find(',', cn);
+  return dn.substr(cn + 3, end == std::string::npos ? std::string::npos : end - cn - 3);
+}
+
 }  // namespace
 
-int run_list(const GlobalOptions& g) {
+int run_list(const GlobalOptions& g, int renew_before_days) {
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
   auto all = (*store)->list_certificates();
   if (!all) return fail(all.error());
   const int64_t now = unix_now();
+  std::vector<CertificateStatus> status;
+  std::vector<std::string> issuers;
+  for (const auto& c : *all) {
+    status.push_back(certificate_status(c, renew_before_days, now));
+    issuers.push_back(issuer_of(c));
+  }
   if (g.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& c : *all) {
+    for (std::size_t i = 0; i < all->size(); ++i) {
+      const auto& c = (*all)[i];
+      const auto& s = status[i];
       out.push_back({{"name", c.name},
                      {"domains", c.domains},
+                     {"status", s.status},
+                     {"status_kind", s.kind},
                      {"not_after", c.not_after ? rfc3339(c.not_after) : ""},
-                     {"days_left", c.not_after ? (c.not_after - now) / 86400 : 0},
-                     {"next_renewal", c.not_after ? rfc3339(planned_renewal(c, 30)) : ""},
+                     {"days_left", s.days_left},
+                     {"next_renewal", s.next_renewal ? rfc3339(s.next_renewal) : ""},
+                     {"next_renewal_reason", s.next_reason},
+                     {"planned_renewal", s.planned_renewal ? rfc3339(s.planned_renewal) : ""},
                      {"serial", c.serial},
+                     {"key_type", c.key_type},
+                     {"issuer", issuers[i]},
                      {"last_result", last_result(c)},
                      {"consecutive_failures", c.consecutive_failures},
+                     {"next_attempt", c.next_attempt ? rfc3339(c.next_attempt) : ""},
                      {"last_error", c.last_error},
                      {"issued_by", c.issued_by},
-                     {"dir", c.out_dir}});
+                     {"dir", c.out_dir},
+                     {"paths",
+                      {{"cert", c.out_dir + "/cert.pem"},
+                       {"fullchain", c.out_dir + "/fullchain.pem"},
+                       {"privkey", c.out_dir + "/privkey.pem"},
+                       {"combined", c.out_dir + "/combined.pem"}}}});
     }
     if (!add_fleet_to_list(g, &out)) return kExitFailure;
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::printf("%-28s %-21s %9s %-21s %-12s %-21s %s\n", "NAME", "NOT AFTER", "DAYS LEFT",
-              "NEXT RENEWAL", "LAST RESULT", "CA", "DOMAINS");
-  for (const auto& c : *all) {
-    std::printf("%-28s %-21s %9lld %-21s %-12s %-21s %s\n", c.name.c_str(),
-                c.not_after ? rfc3339(c.not_after).c_str() : "-",
-                static_cast<long long>(c.not_after ? (c.not_after - now) / 86400 : 0),
-                c.not_after ? rfc3339(planned_renewal(c, 30)).c_str() : "-", last_result(c).c_str(),
-                ca_host(c.issued_by).c_str(), join(c.domains, ",").c_str());
+  std::size_t row = 0;  // the row being printed: its issuer
+  std::vector<Column> cols = {
+      {"NAME", [](const auto& c, const auto&) { return c.name; }},
+      {"STATUS", [](const auto&, const auto& s) { return s.status; }},
+      {"NOT AFTER",
+       [](const auto& c, const auto&) { return c.not_after ? rfc3339(c.not_after) : "-"; }},
+      {"DAYS LEFT",
+       [](const auto& c, const auto& s) {
+         return c.not_after ? std::to_string(s.days_left) : std::string("-");
+       }},
+      {"NEXT RENEWAL", [](const auto&, const auto& s) { return next_renewal_text(s); }},
+      {"KEY", [](const auto& c, const auto&) { return c.key_type; }},
+      {"ISSUER", [&issuers, &row](const auto&, const auto&) { return issuers[row]; }},
+      {"CA", [](const auto& c, const auto&) { return ca_host(c.issued_by); }},
+  };
+  if (g.verbose) {
+    cols.push_back({"PATH", [](const auto& c, const auto&) { return c.out_dir; }});
+    cols.push_back({"LAST ERROR", [](const auto& c, const auto&) {
+                      return c.last_error.empty() ? std::string("-") : c.last_error;
+                    }});
   }
+  cols.push_back(
+      {"DOMAINS", [](const auto& c, const auto&) { return join(c.domains, ","); }, true});
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::size_t> width;
+  for (const auto& col : cols) width.push_back(col.header.size());
+  for (row = 0; row < all->size(); ++row) {
+    cells.emplace_back();
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      cells.back().push_back(cols[k].cell((*all)[row], status[row]));
+      width[k] = std::max(width[k], cells.back().back().size());
+    }
+  }
+  auto print_row = [&](const std::vector<std::string>& r) {
+    std::string line;
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      line += r[k];
+      if (!cols[k].last && k + 1 < cols.size())
+        line += std::string(width[k] - r[k].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  };
+  std::vector<std::string> headers;
+  for (const auto& col : cols) headers.push_back(col.header);
+  print_row(headers);
+  for (const auto& r : cells) print_row(r);
+  std::cout.flush();
   std::fflush(stdout);
   if (!add_fleet_to_list(g, nullptr)) return kExitFailure;
   return kExitOk;
 }
 
-int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
+int run_show(const GlobalOptions& g, const ShowCmdOptions& o, int renew_before_days) {
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
   auto found = (*store)->find_certificate(o.name);
   if (!found) return fail(found.error());
   if (!*found) return fail(make_error(Errc::kInvalidInput, "no certificate named " + o.name));
   const CertificateRecord& c = **found;
+  const CertificateStatus st = certificate_status(c, renew_before_days, unix_now());
   auto events = (*store)->events(c.name, 20);
   if (g.json) {
     nlohmann::json ev = nlohmann::json::array();
@@ -257,8 +345,9 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
                                 {"serial", c.serial},
                                 {"not_before", c.not_before ? rfc3339(c.not_before) : ""},
                                 {"not_after", c.not_after ? rfc3339(c.not_after) : ""},
-                                {"next_renewal",
-                                 c.not_after ? rfc3339(planned_renewal(c, 30)) : ""},
+                                {"status", st.status},
+                                {"next_renewal", st.next_renewal ? rfc3339(st.next_renewal) : ""},
+                                {"next_renewal_reason", st.next_reason},
                                 {"consecutive_failures", c.consecutive_failures},
                                 {"last_error", c.last_error},
                                 {"deploy_hook", c.deploy_hook},
@@ -277,7 +366,8 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o) {
             << "serial:       " << c.serial << "\n"
             << "valid:        " << (c.not_before ? rfc3339(c.not_before) : "-") << " .. "
             << (c.not_after ? rfc3339(c.not_after) : "-") << "\n"
-            << "next renewal: " << (c.not_after ? rfc3339(planned_renewal(c, 30)) : "-") << "\n"
+            << "status:       " << st.status << "\n"
+            << "next renewal: " << next_renewal_text(st) << "\n"
             << "last result:  " << last_result(c)
             << (c.last_error.empty() ? "" : " (" + c.last_error + ")") << "\n";
   if (!c.deploy_hook.empty()) std::cout << "deploy hook:  " << c.deploy_hook << "\n";

@@ -37,8 +37,9 @@ CLI::App* add_show_command(CLI::App& app, ShowCmdOptions& o);
 CLI::App* add_delete_command(CLI::App& app, DeleteCmdOptions& o);
 
 int run_renew(const GlobalOptions& g, const RenewCmdOptions& o);
-int run_list(const GlobalOptions& g);
-int run_show(const GlobalOptions& g, const ShowCmdOptions& o);
+// renew_before_days: [agent] renew_before_days (the window the agent renews in).
+int run_list(const GlobalOptions& g, int renew_before_days);
+int run_show(const GlobalOptions& g, const ShowCmdOptions& o, int renew_before_days);
 int run_delete(const GlobalOptions& g, const DeleteCmdOptions& o);
 
 }  // namespace agent::cli

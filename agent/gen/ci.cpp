@@ -215,9 +215,10 @@ acme::Result<std::string> ci_workflow(const CiOptions& o) {
     // Only the app's image comes from the registry (acmectl's and nginx's are pinned or
     // local). nginx resolved the app's address when it loaded its config: reload it so it
     // proxies to the new container.
-    out += "            'cd " + o.deploy_dir + " && docker-compose pull app &&\n";
-    out += "             docker-compose up -d &&\n";
-    out += "             docker-compose exec -T nginx nginx -s reload'\n";
+    // Compose v2 (the docker CLI plugin): v1's docker-compose is end-of-life.
+    out += "            'cd " + o.deploy_dir + " && docker compose pull app &&\n";
+    out += "             docker compose up -d &&\n";
+    out += "             docker compose exec -T nginx nginx -s reload'\n";
   }
   return out;
 }

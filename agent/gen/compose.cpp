@@ -59,8 +59,10 @@ acme::Result<std::string> compose_file(const ComposeOptions& o) {
     return make_error(Errc::kInvalidInput, "gen compose: --port '" + std::to_string(o.app_port) +
                                                "': the port must be from 1 to 65535");
   }
-  if (auto r = check_url_path(o.healthcheck_path, "--healthcheck"); !r) {
-    return prefixed(std::move(r).error());
+  if (!o.healthcheck_path.empty()) {
+    if (auto r = check_url_path(o.healthcheck_path, "--healthcheck"); !r) {
+      return prefixed(std::move(r).error());
+    }
   }
 
   const std::string first = names->front();
@@ -133,10 +135,13 @@ acme::Result<std::string> compose_file(const ComposeOptions& o) {
     out += "      postgres:\n";
     out += "        condition: service_healthy\n";
   }
-  out +=
-      healthcheck("[\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:" + port +
-                      o.healthcheck_path + "\"]",
-                  "15s");
+  // Only when asked (--healthcheck PATH): an app without that endpoint would never turn
+  // healthy and nginx would never start.
+  if (!o.healthcheck_path.empty()) {
+    out += healthcheck("[\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:" +
+                           port + o.healthcheck_path + "\"]",
+                       "15s");
+  }
   out += "\n";
 
   // The agent: renews, answers HTTP-01 behind nginx. Its state (account keys, database)
@@ -181,7 +186,8 @@ acme::Result<std::string> compose_file(const ComposeOptions& o) {
   out += "      - no-new-privileges:true\n";
   out += "    depends_on:\n";
   out += "      app:\n";
-  out += "        condition: service_healthy\n";
+  out += std::string("        condition: ") +
+         (o.healthcheck_path.empty() ? "service_started" : "service_healthy") + "\n";
   // Started is enough: nginx only needs the name to resolve; ACME requests wait for it.
   out += "      acmectl:\n";
   out += "        condition: service_started\n";

@@ -15,10 +15,10 @@ struct ComposeOptions {
   // --image IMAGE: the application's image, pinned (a tag other than latest, or a digest).
   // app:local is what `docker build -t app:local .` with `gen dockerfile` output builds.
   std::string image = "app:local";
-  int app_port = 8080;                        // --port N: what the app listens on
-  std::string healthcheck_path = "/healthz";  // the app's health endpoint
-  bool postgres = false;                      // --postgres
-  std::string acmectl_image;  // --acmectl-image; empty: acmectl:<this acmectl's version>
+  int app_port = 8080;           // --port N: what the app listens on
+  std::string healthcheck_path;  // --healthcheck PATH: the app's health endpoint; "": none
+  bool postgres = false;         // --postgres
+  std::string acmectl_image;     // --acmectl-image; empty: acmectl:<this acmectl's version>
   std::string nginx_image = "nginx:1.27.3-alpine";
   std::string postgres_image = "postgres:16.6-alpine";
 };

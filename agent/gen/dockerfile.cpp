@@ -103,6 +103,33 @@ bool valid_version_var(std::string_view v) {
 
 }  // namespace
 
+std::optional<std::string> go_version_from_mod(std::string_view go_mod) {
+  // The toolchain line (go 1.21+) names the exact release; else the go line.
+  std::optional<std::string> go, toolchain;
+  std::size_t pos = 0;
+  while (pos < go_mod.size()) {
+    auto end = go_mod.find('\n', pos);
+    if (end == std::string_view::npos) end = go_mod.size();
+    std::string_view line = go_mod.substr(pos, end - pos);
+    pos = end + 1;
+    if (const auto c = line.find("//"); c != std::string_view::npos) line = line.substr(0, c);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
+      line.remove_suffix(1);
+    }
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.starts_with("go ") || line.starts_with("go\t")) {
+      std::string v(line.substr(3));
+      v.erase(0, v.find_first_not_of(" \t"));
+      if (valid_go_version(v)) go = v;
+    } else if (line.starts_with("toolchain ")) {
+      std::string v(line.substr(10));
+      v.erase(0, v.find_first_not_of(" \t"));
+      if (v.starts_with("go") && valid_go_version(v.substr(2))) toolchain = v.substr(2);
+    }
+  }
+  return toolchain ? toolchain : go;
+}
+
 acme::Result<std::string> dockerfile(const DockerfileOptions& o) {
   if (o.binary.empty()) {
     return make_error(Errc::kInvalidInput, "gen dockerfile: give --binary NAME");
@@ -167,6 +194,8 @@ acme::Result<std::string> dockerfile(const DockerfileOptions& o) {
   out += "    && addgroup -S -g " + uid + " app \\\n";
   out += "    && adduser -S -D -H -h /nonexistent -s /sbin/nologin -u " + uid + " -G app app\n";
   out += "COPY --from=build /out/" + bin + " /usr/local/bin/" + bin + "\n";
+  out += "# Release mode for Gin (and anything else reading GIN_MODE): no debug routes or logs.\n";
+  out += "ENV GIN_MODE=release\n";
   out += "USER " + uid + ":" + uid + "\n";
   out += "EXPOSE " + port + "\n";
   if (!o.healthcheck_path.empty()) {

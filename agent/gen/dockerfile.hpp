@@ -4,7 +4,9 @@
 // small pinned final stage running as a non-root USER. No image can be built on the test
 // machines, so tests check these properties as a policy on the text.
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "acme/result.hpp"
 
@@ -20,5 +22,10 @@ struct DockerfileOptions {
 };
 
 acme::Result<std::string> dockerfile(const DockerfileOptions& options);
+
+// The Go release go.mod asks for: its `toolchain goX.Y.Z` line, else its `go X.Y[.Z]`
+// line; nothing when neither is there or valid. `gen ci` builds with go-version-file:
+// go.mod, so the image and CI use the same release.
+std::optional<std::string> go_version_from_mod(std::string_view go_mod);
 
 }  // namespace agent::gen

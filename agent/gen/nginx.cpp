@@ -352,7 +352,10 @@ class Writer {
   }
 
   std::string listen_line(const Listen& l, bool ssl) const {
-    const std::string suffix = std::string(ssl ? " ssl http2" : "") + ";\n";
+    // nginx 1.25.1 deprecated `listen … http2` for the `http2 on;` directive (older ones
+    // do not know the directive).
+    const std::string suffix =
+        std::string(ssl ? (o_.http2_directive ? " ssl" : " ssl http2") : "") + ";\n";
     std::string lines = "    listen " + l.str() + suffix;
     // A port-only listen is every IPv4 address; the IPv6 ones need their own line (Let's
     // Encrypt validates over IPv6 when the name has an AAAA record).
@@ -458,6 +461,7 @@ class Writer {
   void https_server(std::string& out) const {
     out += "server {\n";
     out += listen_line(https_, true);
+    if (o_.http2_directive) out += "    http2 on;\n";
     out += "    server_name";
     for (const auto& n : names_) out += " " + n;
     out += ";\n\n";
@@ -508,6 +512,33 @@ class Writer {
 };
 
 }  // namespace
+
+acme::Result<bool> nginx_has_http2_directive(const std::string& version) {
+  std::string v = version;
+  if (const auto slash = v.find("nginx/"); slash != std::string::npos) v = v.substr(slash + 6);
+  int part[3] = {0, 0, 0};
+  std::size_t i = 0, k = 0;
+  bool digits = false;
+  for (; i < v.size() && k < 3; ++i) {
+    const char c = v[i];
+    if (c >= '0' && c <= '9') {
+      part[k] = part[k] * 10 + (c - '0');
+      digits = true;
+      if (part[k] > 100000) break;
+    } else if (c == '.' && digits) {
+      ++k;
+      digits = false;
+    } else {
+      break;
+    }
+  }
+  if (k < 1 || (k == 1 && !digits) || (k == 2 && !digits && i < v.size())) {
+    return acme::make_error(acme::Errc::kInvalidInput,
+                            "--nginx-version '" + version + "': expected a version such as 1.25.1");
+  }
+  const int major = part[0], minor = part[1], patch = part[2];
+  return major > 1 || (major == 1 && (minor > 25 || (minor == 25 && patch >= 1)));
+}
 
 acme::Result<std::string> nginx_site(const NginxOptions& options) {
   return Writer(options).render();

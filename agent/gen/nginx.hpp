@@ -34,7 +34,14 @@ struct NginxOptions {
   std::vector<std::string> cors_origins;  // exact origins ("https://app.example.com") or "*"
   bool cors_credentials = false;
   std::string client_max_body_size = "10m";
+  // `http2 on;` (nginx >= 1.25.1) instead of `listen … ssl http2`. `gen nginx` sets it from
+  // --nginx-version, else from `nginx -v` when nginx is installed.
+  bool http2_directive = false;
 };
+
+// "1.25.1" or "nginx version: nginx/1.25.1 (Debian)": whether that nginx takes
+// `http2 on;`. kInvalidInput when no version can be read.
+acme::Result<bool> nginx_has_http2_directive(const std::string& version);
 
 inline constexpr const char* kDefaultAcmeProxy = "127.0.0.1:8402";
 

@@ -39,6 +39,7 @@ std::vector<std::pair<std::string, std::string>> hook_environment(const HookCont
     env.emplace_back("ACMECTL_CERT_PATH", ctx.dir + "/cert.pem");
     env.emplace_back("ACMECTL_CHAIN_PATH", ctx.dir + "/chain.pem");
     env.emplace_back("ACMECTL_FULLCHAIN_PATH", ctx.dir + "/fullchain.pem");
+    env.emplace_back("ACMECTL_COMBINED_PATH", ctx.dir + "/combined.pem");
     env.emplace_back("ACMECTL_KEY_PATH", ctx.dir + "/privkey.pem");
   }
   env.emplace_back("ACMECTL_EVENT", ctx.event);

@@ -243,8 +243,8 @@ void Pipeline::Impl::record_failure(CertificateRecord& rec, const acme::Error& e
   out.message = rec.last_error;
   out.next_check = from_unix(rec.next_check);
   // The agent logs a failure as a warning; a one-shot command prints it as its error line,
-  // so its log says it once, at info.
-  logger("renew")->log(settings.quiet_failures ? spdlog::level::info : spdlog::level::warn,
+  // so its log repeats it only at debug (-v): one line per failure on the terminal.
+  logger("renew")->log(settings.quiet_failures ? spdlog::level::debug : spdlog::level::warn,
                        "cert={} failed attempt={} retry_in_s={} error=\"{}\"", rec.name,
                        rec.consecutive_failures, backoff.count(), rec.last_error);
 }
@@ -806,6 +806,8 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
       {"cert.pem", issued->cert_pem, 0644},
       {"chain.pem", issued->chain_pem, 0644},
       {"fullchain.pem", issued->fullchain_pem, 0644},
+      // HAProxy's crt: key and chain in one file, so it is a key file (0600).
+      {"combined.pem", issued->key_pem + issued->fullchain_pem, 0600},
   };
   if (auto r = install_certificate_files(out_root, rec.name, files); !r) {
     // The previous files stay in place; the next attempt orders afresh after the backoff.

@@ -50,6 +50,9 @@ struct GlobalOptions {
   std::string eab_alg;  // "": HS256
   CaFailover failover;  // [acme] fallback_* keys and [[acme.fallback]] (config only)
   bool json = false;
+  // -q/--quiet: print nothing unless something failed or changed (for cron).
+  bool quiet = false;
+  bool verbose = false;  // -v: more detail (list: file paths; logs at debug)
   std::string log_level = "info";
   std::string log_format = "text";
 };

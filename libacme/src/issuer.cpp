@@ -139,7 +139,8 @@ Result<IssuedCertificate> Issuer::run(const IssueRequest& request, Order& order,
     for (const auto& ctx : presented) solver_.cleanup(ctx);
     presented.clear();
   }
-  step("validation", t, std::to_string(to_respond.size()) + " challenges");
+  step("validation", t,
+       std::to_string(to_respond.size()) + (to_respond.size() == 1 ? " challenge" : " challenges"));
 
   t = clock_.steady_now();
   if (order.status == OrderStatus::kPending) {

@@ -27,9 +27,8 @@ ok "issue -n -m … --cert-name hab -d a,b: one certificate 'hab' with both name
 # Globals after the command name, -q: a not-due issue prints nothing on stderr.
 expect_rc 0 issue --cert-name hab -d "${names[0]}" -d "${names[1]}" "${ca[@]}" "${listen[@]}" \
   --state-dir "$state" --out "$out" -q
-grep -q "not due" "$OUT_FILE" || fail "a second issue should say it is not due"
-[[ ! -s "$ERR_FILE" ]] || fail "-q: expected nothing on stderr"
-ok "-q after the command: nothing on stderr; -d twice = -d a,b (not due)"
+[[ ! -s "$OUT_FILE" && ! -s "$ERR_FILE" ]] || fail "-q, not due: expected no output at all"
+ok "-q after the command: nothing printed (not due: nothing changed); -d twice = -d a,b"
 
 # --force-renewal (issue): a new certificate; -v before the command: debug lines.
 serial1=$(cert_serial "$live/cert.pem")

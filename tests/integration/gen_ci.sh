@@ -166,8 +166,8 @@ if deploy:
         need(env.get(secret) == "${{ secrets.%s }}" % secret, f"{secret} not from secrets")
     need("StrictHostKeyChecking=yes" in script, "ssh does not check the host key")
     flat = " ".join(script.split())
-    need(f"cd {opt['deploy_dir']} && docker-compose pull app && docker-compose up -d && "
-         "docker-compose exec -T nginx nginx -s reload" in flat, f"deploy script: {script}")
+    need(f"cd {opt['deploy_dir']} && docker compose pull app && docker compose up -d && "
+         "docker compose exec -T nginx nginx -s reload" in flat, f"deploy script: {script}")
     need("secrets." not in script, "a secret is expanded into a script")
 
 for p in problems:

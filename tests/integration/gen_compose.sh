@@ -3,7 +3,7 @@
 # `config` validates offline, no engine needed), with and without --postgres,
 # several -d, --image and a wildcard; then the structure of the normalised
 # `docker-compose config` output, read with python3-yaml: the services, a
-# healthcheck on each, pinned images, the agent's command and volumes, nginx
+# healthcheck on each (the app's only with --healthcheck), pinned images, the agent's command and volumes, nginx
 # mounting only the certificate volume and read-only, the depends_on
 # conditions, the reload loop, the postgres password taken from the
 # environment. The `acmectl gen nginx` command the file's comment gives is run
@@ -70,17 +70,22 @@ def mounts(s):
         out.append((parts[0], parts[1], mode))
     return out
 
+health = opt.get("health", "")  # --healthcheck PATH given: the app has a healthcheck
 for name, s in svc.items():
     need(pinned(s.get("image", "")), f"{name}: image {s.get('image')} is not pinned")
     test = s.get("healthcheck", {}).get("test")
-    need(bool(test) and test != ["NONE"], f"{name}: no healthcheck")
+    if name == "app" and not health:
+        need(not test, "app: a healthcheck nobody asked for (--healthcheck PATH)")
+    else:
+        need(bool(test) and test != ["NONE"], f"{name}: no healthcheck")
     need(s.get("restart") == "unless-stopped", f"{name}: restart is {s.get('restart')}")
 
 app, agent, nginx = svc.get("app", {}), svc.get("acmectl", {}), svc.get("nginx", {})
 need(app.get("image") == opt["image"], f"app image {app.get('image')}, expected {opt['image']}")
 need(opt["port"] in app.get("expose", []), f"app does not expose {opt['port']}")
-need(f"http://127.0.0.1:{opt['port']}/" in " ".join(app.get("healthcheck", {}).get("test", [])),
-     "app healthcheck does not probe the app's port")
+if health:
+    need(f"http://127.0.0.1:{opt['port']}{health}" in " ".join(app.get("healthcheck", {}).get("test", [])),
+         "app healthcheck does not probe the app's port and --healthcheck path")
 
 need(agent.get("command") == ["agent", "--config", "/etc/acmectl/acmectl.toml"],
      f"acmectl command is {agent.get('command')}")
@@ -106,7 +111,8 @@ command = " ".join(nginx.get("command", []))
 need("nginx -s reload" in command and "sleep" in command and "daemon off;" in command,
      f"nginx command has no reload loop: {command}")
 deps = nginx.get("depends_on", {})
-need(deps.get("app", {}).get("condition") == "service_healthy", f"nginx depends_on app: {deps.get('app')}")
+want_app = "service_healthy" if health else "service_started"
+need(deps.get("app", {}).get("condition") == want_app, f"nginx depends_on app: {deps.get('app')}")
 need(deps.get("acmectl", {}).get("condition") == "service_started", f"nginx depends_on acmectl: {deps.get('acmectl')}")
 # `$$` is compose's literal `$`: the normalised output keeps it escaped.
 need("$$(cat /run/nginx.pid)" in " ".join(nginx.get("healthcheck", {}).get("test", [])),
@@ -207,7 +213,7 @@ d2=$TMP/postgres
 mkdir -p "$d2"
 password="pw-$RANDOM$RANDOM"
 expect_rc 0 gen compose -d API.example.org -d www.example.org --postgres \
-  --image ghcr.io/acme/api:1.4.2 --port 3000 --out "$d2/docker-compose.yml"
+  --image ghcr.io/acme/api:1.4.2 --port 3000 --healthcheck /healthz --out "$d2/docker-compose.yml"
 raw_checks "$d2/docker-compose.yml"
 ! grep -q "$password" "$d2/docker-compose.yml" || fail "the password is in the file"
 nginx_site_from_comment "$d2"
@@ -215,7 +221,7 @@ expect_site_matches "$d2" api.example.org
 grep -q 'server app:3000;' "$d2/nginx/site.conf" || fail "the nginx site does not proxy to app:3000"
 compose_config "$d2" POSTGRES_PASSWORD="$password"
 out=$(check_structure "$d2/config.yml" image=ghcr.io/acme/api:1.4.2 port=3000 \
-  password="$password") || fail "gen compose --postgres:
+  password="$password" health=/healthz) || fail "gen compose --postgres:
 $out"
 if out=$(cd "$d2" && env -u POSTGRES_PASSWORD docker-compose -f docker-compose.yml config -q 2>&1); then
   fail "docker-compose config passed without POSTGRES_PASSWORD"
@@ -246,8 +252,9 @@ ok "a wildcard name, a digest-pinned image and --acmectl-image"
 # The structure check itself fails on a file that breaks the rules.
 sed -e 's/condition: service_healthy/condition: service_started/' \
   -e 's/acmectl-live:\/var\/lib\/acmectl\/live:ro/acmectl-state:\/var\/lib\/acmectl\/live:ro/' \
-  "$d1/config.yml" >"$TMP/broken.yml"
-if out=$(check_structure "$TMP/broken.yml" image=app:local port=8080); then
+  "$d2/config.yml" >"$TMP/broken.yml"
+if out=$(check_structure "$TMP/broken.yml" image=ghcr.io/acme/api:1.4.2 port=3000 \
+  password="$password" health=/healthz); then
   fail "the structure check passed a broken config"
 fi
 [[ "$out" == *"nginx depends_on app"* && "$out" == *"nginx mounts the agent's state"* ]] ||

@@ -54,7 +54,7 @@ while ((${#queue[@]} > 0)); do
         fail "option $opt of 'acmectl $path --help' is not in acmectl(1)"
       checked=$((checked + 1))
     done
-  done < <(awk '/^[A-Za-z].*:$/ {s=$0; next} s=="Options:" && /^  -/ {print $1}' <<<"$help")
+  done < <(awk '/^[A-Za-z].*:$/ {s=$0; next} (s=="Options:" || s=="Global options:") && /^  -/ {print $1}' <<<"$help")
   while read -r sub; do
     queue+=("${path:+$path }$sub")
   done < <(awk '/^[A-Za-z].*:$/ {s=$0; next} s=="Subcommands:" && /^  [a-z]/ {print $1}' <<<"$help")

@@ -276,8 +276,10 @@ TEST_SUITE("pipeline") {
     CHECK_FALSE(has_line(t, "  postgres:"));
     CHECK(t.find("POSTGRES") == std::string::npos);
     CHECK(t.find("DATABASE_URL") == std::string::npos);
-    CHECK(count(t, "    healthcheck:\n") == 3);
-    CHECK(count(t, "      test: ") == 3);
+    // The app gets a healthcheck only when asked (--healthcheck PATH).
+    CHECK(count(t, "    healthcheck:\n") == 2);
+    CHECK(count(t, "      test: ") == 2);
+    CHECK(t.find("wget") == std::string::npos);
 
     CHECK(has_line(t, "    image: app:local"));
     CHECK(has_line(t, std::string("    image: acmectl:") + ACMECTL_VERSION));
@@ -293,13 +295,23 @@ TEST_SUITE("pipeline") {
     CHECK(has_line(t, "        exec nginx -g 'daemon off;'"));
     CHECK(has_line(t, "      - \"80:80\""));
     CHECK(has_line(t, "      - \"443:443\""));
-    // nginx waits for a healthy app, and only for the agent to exist.
-    const size_t nginx = line_index(t, "  nginx:");
-    CHECK(line_index(t, "        condition: service_healthy") > nginx);
-    CHECK(line_index(t, "        condition: service_started") > nginx);
-    CHECK(has_line(t,
-                   "      test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", "
-                   "\"http://127.0.0.1:8080/healthz\"]"));
+    // Without an app healthcheck nginx waits only for the app and the agent to exist.
+    CHECK_FALSE(has_line(t, "        condition: service_healthy"));
+    CHECK(count(t, "        condition: service_started") == 2);
+    {
+      ComposeOptions h = o;
+      h.healthcheck_path = "/healthz";
+      auto rh = compose_file(h);
+      REQUIRE(rh);
+      // nginx waits for a healthy app, and only for the agent to exist.
+      const size_t nginx = line_index(*rh, "  nginx:");
+      CHECK(count(*rh, "    healthcheck:\n") == 3);
+      CHECK(line_index(*rh, "        condition: service_healthy") > nginx);
+      CHECK(line_index(*rh, "        condition: service_started") > nginx);
+      CHECK(has_line(*rh,
+                     "      test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", "
+                     "\"http://127.0.0.1:8080/healthz\"]"));
+    }
     // The comments carry the bootstrap, with the normalised names.
     CHECK(t.find("# renewed certificates. They are in "
                  "/var/lib/acmectl/live/example.com/{fullchain,privkey}.pem\n") !=
@@ -501,9 +513,9 @@ TEST_SUITE("pipeline") {
       CHECK(t.find(std::string("${{ secrets.") + secret + " }}") != std::string::npos);
     }
     CHECK(has_line(t, "            -o StrictHostKeyChecking=yes \"$DEPLOY_USER@$DEPLOY_HOST\" \\"));
-    CHECK(t.find("            'cd /srv/app && docker-compose pull app &&\n"
-                 "             docker-compose up -d &&\n"
-                 "             docker-compose exec -T nginx nginx -s reload'\n") !=
+    CHECK(t.find("            'cd /srv/app && docker compose pull app &&\n"
+                 "             docker compose up -d &&\n"
+                 "             docker compose exec -T nginx nginx -s reload'\n") !=
           std::string::npos);
   }
 
@@ -542,7 +554,7 @@ TEST_SUITE("pipeline") {
     REQUIRE(r);
     CHECK(has_line(*r, "      (github.ref == 'refs/heads/release/1.x' ||"));
     CHECK(has_line(*r, "      github.ref == 'refs/heads/release/1.x'"));
-    CHECK(has_line(*r, "            'cd /opt/billing && docker-compose pull app &&"));
+    CHECK(has_line(*r, "            'cd /opt/billing && docker compose pull app &&"));
   }
 
   TEST_CASE("ci: every bad value is refused, naming the option") {
