@@ -53,6 +53,8 @@ ACMECTL_DEB_PACKAGES=(
   # `acmectl import`: state made by the real other clients
   certbot
   lego
+  # the agent's HTML status page is checked in a real browser (tests/integration/status_page.sh)
+  chromium
   # fuzzing (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer, llvm-symbolizer for reports
   clang-14
   libclang-rt-14-dev

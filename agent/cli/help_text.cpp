@@ -25,7 +25,7 @@ const std::vector<std::pair<std::string, std::string>>& footers() {
        "Examples:\n"
        "  acmectl issue -d example.com -d www.example.com --agree-tos -m ops@example.com\n"
        "  acmectl issue -d example.com --http01-listen 127.0.0.1:8402   # behind nginx\n"
-       "  acmectl issue -d example.com -w /var/www/html\n"
+       "  acmectl issue -d example.com -w /var/www/html --pkcs12\n"
        "  acmectl issue -d '*.example.com' --challenge dns-01 --dns-provider exec "
        "--dns-exec /etc/acmectl/hooks/dns.sh\n" +
            std::string(kPaths) +

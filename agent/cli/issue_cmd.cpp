@@ -13,6 +13,7 @@
 #include "cli/challenge_options.hpp"
 #include "config/config.hpp"
 #include "daemon/control.hpp"
+#include "deploy/files.hpp"
 #include "events/event_sink.hpp"
 #include "pipeline/names.hpp"
 #include "pipeline/pipeline.hpp"
@@ -34,6 +35,10 @@ CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
   add_challenge_options(*cmd, o.challenge);
   cmd->add_option("--out", o.out, "Output directory (default STATE/live)");
   cmd->add_option("--deploy-hook", o.deploy_hook, "Command to run after the files are installed");
+  cmd->add_flag("--pkcs12", o.pkcs12,
+                "Also write certificate.p12 (key + chain, PKCS#12, 0600); kept for renewals");
+  cmd->add_option("--pkcs12-password-file", o.pkcs12_password_file,
+                  "File whose first line is the PKCS#12 password (default: empty password)");
   cmd->add_option("--preferred-chain", o.preferred_chain,
                   "shortest (fewest bytes), or pick the alternate chain whose top issuer "
                   "contains this text");
@@ -71,6 +76,7 @@ void print_issued(const GlobalOptions& g, const CertificateRecord& rec, const Ru
                        {"chain", rec.out_dir + "/chain.pem"},
                        {"fullchain", rec.out_dir + "/fullchain.pem"},
                        {"combined", rec.out_dir + "/combined.pem"},
+                       {"pkcs12", rec.pkcs12 ? rec.out_dir + "/certificate.p12" : ""},
                        {"privkey", rec.out_dir + "/privkey.pem"}}}};
   if (g.json) {
     std::cout << out.dump(2) << "\n";
@@ -132,6 +138,11 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
     return fail(make_error(Errc::kInvalidInput, "--email " + g.email + ": not an e-mail address"));
   }
   if (auto eab = eab_from(g); !eab) return usage_fail(eab.error().to_string());
+  if (!o.pkcs12_password_file.empty()) {
+    if (auto pw = read_file(o.pkcs12_password_file); !pw) {
+      return fail(std::move(pw).error().context("--pkcs12-password-file"));
+    }
+  }
   auto directory_url = resolve_server(g.server);
   if (!directory_url) return fail(directory_url.error());
   const std::string state_dir = resolve_state_dir(g.state_dir);
@@ -176,6 +187,8 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
   rec.deploy_hook = o.deploy_hook;
   rec.preferred_chain = o.preferred_chain;  // renewals ask for the same chain
   rec.profile = o.profile;                  // and the same profile
+  rec.pkcs12 = o.pkcs12 || !o.pkcs12_password_file.empty();
+  rec.pkcs12_password_file = absolute_path(o.pkcs12_password_file);
   rec.managed = true;
   const bool created = !*existing;
   auto saved = created ? db.upsert_certificate(rec) : db.update_certificate_settings(rec, reissue);

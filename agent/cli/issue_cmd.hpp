@@ -17,6 +17,8 @@ struct IssueOptions {
   ChallengeSettings challenge;
   std::string out;
   std::string deploy_hook;
+  bool pkcs12 = false;               // --pkcs12
+  std::string pkcs12_password_file;  // --pkcs12-password-file FILE (implies --pkcs12)
   std::string preferred_chain;
   std::string profile;
   int timeout_seconds = 300;

@@ -401,6 +401,12 @@ This certificate's CA, overriding \fB[acme] server\fR.
 .B preferred_chain
 Pick the alternate chain whose top issuer contains this text.
 .TP
+.B pkcs12
+\fBtrue\fR: also write \fIcertificate.p12\fR (PKCS#12, key and chain, 0600) with the PEM files.
+.TP
+.B pkcs12_password_file
+File whose first line is the PKCS#12 password (default: an empty password).
+.TP
 .B renew_before_days
 This certificate's renewal window.
 .TP

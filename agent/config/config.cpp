@@ -336,6 +336,10 @@ acme::Result<void> read_cert_keys(const Reader& r, const toml::table& t, std::st
       ACME_CHECK(r.str(v, key, c.preferred_chain));
     } else if (key == "profile") {
       ACME_CHECK(r.str(v, key, c.profile));
+    } else if (key == "pkcs12") {
+      ACME_CHECK(r.boolean(v, key, c.pkcs12));
+    } else if (key == "pkcs12_password_file") {
+      ACME_CHECK(r.str(v, key, c.pkcs12_password_file));
     } else if (key == "renew_before_days") {
       int days = 0;
       ACME_CHECK(r.integer(v, key, 1, 365, days));

@@ -68,6 +68,8 @@ struct CertificateConfig {
   std::string preferred_chain;
   std::string profile;           // draft-ietf-acme-profiles; "": the CA's default
   ServeCheckConfig serve_check;  // verify_endpoints, verify_timeout, rollback_on_serve_failure
+  bool pkcs12 = false;           // pkcs12 = true: also OUT/NAME/certificate.p12
+  std::string pkcs12_password_file;
 };
 
 // One key of a [gen.NAME] table: the options of `acmectl gen NAME`, spelled like the flags

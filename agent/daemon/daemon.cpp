@@ -303,6 +303,8 @@ acme::Result<void> Daemon::sync_config() {
     rec.renew_before_days = c.renew_before_days.value_or(0);
     rec.preferred_chain = c.preferred_chain;
     rec.profile = c.profile;
+    rec.pkcs12 = c.pkcs12;
+    rec.pkcs12_password_file = absolute_path(c.pkcs12_password_file);
     rec.origin = "config";
     rec.managed = true;
     configured.insert(c.name);

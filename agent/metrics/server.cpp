@@ -11,6 +11,7 @@
 #include "base/time.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/registry.hpp"
+#include "metrics/status_page.hpp"
 #include "schedule/policy.hpp"
 #include "store/store.hpp"
 
@@ -166,6 +167,9 @@ struct MetricsServer::Impl {
   // /healthz has its own connection and lock: a slow scraper never delays it.
   std::mutex health_mu;
   std::unique_ptr<Store> health_store;
+  // The status page (/).
+  std::mutex page_mu;
+  std::unique_ptr<Store> page_store;
 
   acme::Result<Store*> open_store(std::unique_ptr<Store>& s) {
     if (!s) {
@@ -206,6 +210,30 @@ acme::Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ServerOp
           impl->buffer = std::move(*body);
           lock->unlock();
         });
+  });
+  // The HTML status page: its own connection and lock, like /healthz.
+  impl->server.Get("/", [impl](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(impl->page_mu);
+    auto store = impl->open_store(impl->page_store);
+    auto certs = store ? (*store)->list_certificates()
+                       : acme::Result<std::vector<CertificateRecord>>(store.error());
+    if (!certs) {
+      res.status = 500;
+      res.set_content("store unreadable: " + certs.error().to_string() + "\n", "text/plain");
+      return;
+    }
+    StatusPageInput in;
+    in.renew_before_days = impl->options.renew_before_days;
+    in.now = unix_now();
+    in.issuer = issuer_from_files;
+    if (req.has_param("page")) {
+      const std::string p = req.get_param_value("page");
+      if (!p.empty() && p.size() < 9 && p.find_first_not_of("0123456789") == std::string::npos) {
+        in.page = static_cast<std::size_t>(std::stoul(p));
+      }
+    }
+    res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    res.set_content(render_status_page(*certs, in), "text/html; charset=utf-8");
   });
   impl->server.Get("/healthz", [impl](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(impl->health_mu);

@@ -10,6 +10,7 @@
 #include "acme/certificate.hpp"
 #include "acme/host_port.hpp"
 #include "acme/issuer.hpp"
+#include "acme/pkcs12.hpp"
 #include "base/file_lock.hpp"
 #include "base/time.hpp"
 #include "challenge/settings.hpp"
@@ -51,6 +52,20 @@ Outcome outcome_from_string(std::string_view s) noexcept {
 }
 
 namespace {
+
+// certificate.p12 for `pkcs12 = true`: the password is the first line of
+// pkcs12_password_file (read at every renewal, so it can be rotated), else empty.
+acme::Result<std::string> pkcs12_file(const CertificateRecord& rec, const std::string& key_pem,
+                                      const std::string& fullchain_pem) {
+  std::string password;
+  if (!rec.pkcs12_password_file.empty()) {
+    ACME_ASSIGN(password, read_file(rec.pkcs12_password_file));
+    if (const auto nl = password.find_first_of("\r\n"); nl != std::string::npos) {
+      password.resize(nl);
+    }
+  }
+  return acme::make_pkcs12(key_pem, fullchain_pem, password, rec.name);
+}
 
 // draft-ietf-acme-profiles: a profile the CA does not advertise is refused here, before
 // any order, rather than by the CA (or silently ignored by one that knows no profiles).
@@ -801,7 +816,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     log->info("cert={} published fleet version={} serial={}", rec.name, fleet_version, v.serial);
   }
   const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
-  const std::vector<FileSpec> files = {
+  std::vector<FileSpec> files = {
       {"privkey.pem", issued->key_pem, 0600},
       {"cert.pem", issued->cert_pem, 0644},
       {"chain.pem", issued->chain_pem, 0644},
@@ -809,6 +824,17 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
       // HAProxy's crt: key and chain in one file, so it is a key file (0600).
       {"combined.pem", issued->key_pem + issued->fullchain_pem, 0600},
   };
+  if (rec.pkcs12) {
+    // PKCS#12 on request, installed in the same version as the PEM files.
+    auto p12 = pkcs12_file(rec, issued->key_pem, issued->fullchain_pem);
+    if (!p12) {
+      events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
+      ::unlink(pending_key.c_str());
+      record_failure(rec, std::move(p12).error().context("certificate.p12"), out);
+      return out;
+    }
+    files.push_back({"certificate.p12", std::move(*p12), 0600});
+  }
   if (auto r = install_certificate_files(out_root, rec.name, files); !r) {
     // The previous files stay in place; the next attempt orders afresh after the backoff.
     events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);

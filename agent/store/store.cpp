@@ -155,6 +155,9 @@ CREATE TABLE ca_health (
   last_error           TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN outputs TEXT NOT NULL DEFAULT '{}';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -313,7 +316,24 @@ constexpr const char* kCertColumns =
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
     "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
     "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
-    "renew_before_days, preferred_chain, origin, managed, profile, issued_by";
+    "renew_before_days, preferred_chain, origin, managed, profile, issued_by, outputs";
+
+// The `outputs` column: extra output files, {"pkcs12": true, "pkcs12_password_file": F}.
+std::string outputs_json(const CertificateRecord& c) {
+  nlohmann::json j = nlohmann::json::object();
+  if (c.pkcs12) j["pkcs12"] = true;
+  if (!c.pkcs12_password_file.empty()) j["pkcs12_password_file"] = c.pkcs12_password_file;
+  return j.dump();
+}
+
+void read_outputs(const std::string& text, CertificateRecord& c) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return;
+  if (auto it = j.find("pkcs12"); it != j.end() && it->is_boolean()) c.pkcs12 = it->get<bool>();
+  if (auto it = j.find("pkcs12_password_file"); it != j.end() && it->is_string()) {
+    c.pkcs12_password_file = it->get<std::string>();
+  }
+}
 
 CertificateRecord read_cert(sqlite3_stmt* s) {
   CertificateRecord c;
@@ -353,6 +373,7 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.managed = sqlite3_column_int(s, 28) != 0;
   c.profile = col_text(s, 29);
   c.issued_by = col_text(s, 30);
+  read_outputs(col_text(s, 31), c);
   return c;
 }
 
@@ -384,7 +405,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
       ", created_at, updated_at) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -399,6 +420,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "revoked_serial=excluded.revoked_serial, renew_before_days=excluded.renew_before_days, "
       "preferred_chain=excluded.preferred_chain, origin=excluded.origin, "
       "managed=excluded.managed, profile=excluded.profile, issued_by=excluded.issued_by, "
+      "outputs=excluded.outputs, "
       "updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -433,6 +455,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.managed ? 1 : 0);
   bind_value(s.get(), i++, c.profile);
   bind_value(s.get(), i++, c.issued_by);
+  bind_value(s.get(), i++, outputs_json(c));
   const int64_t now = unix_now();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -445,7 +468,8 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
                               "UPDATE certificates SET domains=?, key_type=?, challenge=?, "
                               "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
                               "challenge_settings=?, ca_bundle=?, renew_before_days=?, "
-                              "preferred_chain=?, origin=?, managed=?, profile=?, updated_at=?") +
+                              "preferred_chain=?, origin=?, managed=?, profile=?, outputs=?, "
+                              "updated_at=?") +
                           (due_now ? ", next_check=0" : "") + " WHERE name=?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -464,6 +488,7 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
   bind_value(s.get(), i++, c.managed ? 1 : 0);
   bind_value(s.get(), i++, c.profile);
+  bind_value(s.get(), i++, outputs_json(c));
   bind_value(s.get(), i++, unix_now());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");

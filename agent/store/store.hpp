@@ -57,6 +57,9 @@ struct CertificateRecord {
   std::string origin = "issue";  // "issue" (acmectl issue) or "config" ([[certificate]])
   bool managed = true;           // false: gone from the config; kept, no longer renewed
   std::string issued_by;         // directory URL of the CA that issued the installed one
+  // Extra outputs beside the PEM files (stored as one JSON column, `outputs`):
+  bool pkcs12 = false;               // also OUT/NAME/certificate.p12 (0600)
+  std::string pkcs12_password_file;  // its password (first line); "": empty password
   // The installed certificate is the revoked one: it must be replaced now.
   bool revoked() const { return !serial.empty() && revoked_serial == serial; }
 };

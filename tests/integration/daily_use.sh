@@ -71,6 +71,35 @@ openssl x509 -in "$live/combined.pem" -noout 2>/dev/null || fail "combined.pem h
 openssl pkey -in "$live/combined.pem" -noout 2>/dev/null || fail "combined.pem holds no key"
 ok "issue: '1 challenge'; combined.pem = key + chain, 0600"
 
+# PKCS#12 on request: certificate.p12 (0600) in the same version, with the password from
+# the file's first line, kept for renewals; an unreadable password file changes nothing.
+p12name=p12.acmectl.test
+expect_one_line_error issue -d "$p12name" "${PEBBLE_ARGS[@]}" "${listen[@]}" --state-dir "$state" \
+  --pkcs12-password-file "$TMP/missing.pass"
+[[ ! -e "$state/live/$p12name" ]] || fail "a refused --pkcs12-password-file left files"
+printf 'p12-s3cret\nignored second line\n' >"$TMP/p12.pass"
+expect_rc 0 issue -d "$p12name" "${PEBBLE_ARGS[@]}" "${listen[@]}" --state-dir "$state" \
+  --pkcs12 --pkcs12-password-file "$TMP/p12.pass"
+p12=$state/live/$p12name/certificate.p12
+assert_mode "$p12" 600
+p12_serial() {
+  openssl pkcs12 -in "$p12" -passin pass:p12-s3cret -nokeys -clcerts 2>/dev/null |
+    openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//'
+}
+[[ "$(p12_serial)" == "$(norm_serial "$(cert_serial "$state/live/$p12name/cert.pem")")" ]] ||
+  fail "certificate.p12 does not hold cert.pem"
+openssl pkcs12 -in "$p12" -passin pass:p12-s3cret -nocerts -nodes 2>/dev/null |
+  openssl pkey -pubout >"$TMP/p12.pub" || fail "no key in certificate.p12"
+openssl pkey -in "$state/live/$p12name/privkey.pem" -pubout | cmp -s - "$TMP/p12.pub" ||
+  fail "the key in certificate.p12 is not privkey.pem"
+if openssl pkcs12 -in "$p12" -passin pass:wrong -nokeys >/dev/null 2>&1; then
+  fail "certificate.p12 opens with a wrong password"
+fi
+expect_rc 0 renew "$p12name" --force --state-dir "$state"
+[[ "$(p12_serial)" == "$(norm_serial "$(cert_serial "$state/live/$p12name/cert.pem")")" ]] ||
+  fail "after a renewal certificate.p12 does not hold the new cert.pem"
+ok "--pkcs12 --pkcs12-password-file: certificate.p12 0600 with key and chain, kept on renewal"
+
 # On a terminal (script(1) gives it one): one short line per step with its time.
 script -qec "'$ACMECTL' issue -d term.acmectl.test ${PEBBLE_ARGS[*]} ${listen[*]} --state-dir '$state'" \
   /dev/null >"$TMP/tty.out" 2>&1 || fail "issue on a terminal failed: $(cat "$TMP/tty.out")"
