@@ -16,6 +16,7 @@
 #include "cli/import_cmd.hpp"
 #include "cli/issue_cmd.hpp"
 #include "cli/manage_cmds.hpp"
+#include "cli/persist_cmd.hpp"
 #include "cli/profiles_cmd.hpp"
 #include "cli/rollback_cmd.hpp"
 #include "cli/suggest.hpp"
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
   add_globals(*revoke_cmd);
   auto* profiles_cmd = add_profiles_command(app);
   add_globals(*profiles_cmd);
+  PersistRecordOptions persist;
+  auto* persist_cmd = add_persist_record_command(app, persist);
+  add_globals(*persist_cmd);
   AccountCmdOptions account;
   const AccountCommands account_cmds = add_account_command(app, account, add_globals);
   ImportCmdOptions import_opts;
@@ -175,6 +179,7 @@ int main(int argc, char** argv) {
   if (revoke_cmd->parsed()) return run_revoke(*eff, revoke);
   if (profiles_cmd->parsed()) return run_profiles(*eff);
   if (import_cmds.import->parsed()) return run_import(import_cmds, *eff, import_opts);
+  if (persist_cmd->parsed()) return run_persist_record(*eff, persist);
   if (account_cmds.account->parsed()) return run_account(account_cmds, *eff, account);
   if (store_cmds.migrate->parsed()) return agent::run_store_migrate(*eff, store_migrate);
   return kExitUsage;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "acme/dns01.hpp"
+#include "acme/dns_persist.hpp"
 #include "acme/host_port.hpp"
 #include "deploy/files.hpp"
 #include "log/log.hpp"
@@ -232,6 +233,10 @@ acme::Result<void> check_identifiers_for_challenge(const std::vector<acme::Ident
       return usage("--challenge dns-01 cannot prove the IP address " + id.value +
                    " (RFC 8738: use http-01 or tls-alpn-01)");
     }
+    if (challenge == acme::kDnsPersist01 && id.type == "ip") {
+      return usage("--challenge dns-persist-01 cannot prove the IP address " + id.value +
+                   " (use http-01 or tls-alpn-01)");
+    }
     if (challenge == "tls-alpn-01" && id.value.rfind("*.", 0) == 0) {
       return usage("--challenge tls-alpn-01 cannot prove the wildcard " + id.value +
                    " (RFC 8737: use dns-01)");
@@ -241,10 +246,14 @@ acme::Result<void> check_identifiers_for_challenge(const std::vector<acme::Ident
 }
 
 acme::Result<void> check_challenge_settings(const ChallengeSettings& s) {
-  if (s.challenge != "http-01" && s.challenge != "dns-01" && s.challenge != "tls-alpn-01") {
+  if (s.challenge != "http-01" && s.challenge != "dns-01" && s.challenge != "tls-alpn-01" &&
+      s.challenge != acme::kDnsPersist01) {
     return make_error(Errc::kInvalidInput,
-                      "--challenge " + s.challenge + ": use http-01, dns-01 or tls-alpn-01");
+                      "--challenge " + s.challenge +
+                          ": use http-01, dns-01, tls-alpn-01 or dns-persist-01 (experimental)");
   }
+  // dns-persist-01: the record was published once (acmectl persist-record); nothing to set.
+  if (s.challenge == acme::kDnsPersist01) return acme::ok();
   if (s.challenge == "tls-alpn-01") {
     // --webroot / --http01-listen may come from [defaults]: ignored for tls-alpn-01.
     if (!s.tls_alpn_listen.empty()) {
@@ -299,6 +308,10 @@ acme::Result<SolverBundle> make_solver(const ChallengeSettings& s, acme::Http01R
   ACME_CHECK(check_challenge_settings(s));
   if (s.challenge == "dns-01") return make_dns01_solver(s, clock ? *clock : acme::system_clock());
   SolverBundle b;
+  if (s.challenge == acme::kDnsPersist01) {
+    b.solver = std::make_unique<acme::DnsPersistSolver>();
+    return b;
+  }
   if (s.challenge == "tls-alpn-01") {
     acme::TlsAlpn01Responder* responder = shared_tls;
     if (responder == nullptr) {

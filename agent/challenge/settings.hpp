@@ -64,6 +64,11 @@ acme::Result<SolverBundle> make_solver(const ChallengeSettings& s,
                                        acme::Clock* clock = nullptr,
                                        acme::TlsAlpn01Responder* shared_tls = nullptr);
 
+// Wildcard names (*.NAME) can be proved by dns-01 and dns-persist-01 (RFC 8555 §7.1.3).
+inline bool challenge_allows_wildcard(const std::string& challenge) {
+  return challenge == "dns-01" || challenge == "dns-persist-01";
+}
+
 // The identifiers this challenge can prove: dns-01 proves DNS names only (RFC 8738 §7: no
 // dns-01 for IP addresses); tls-alpn-01 no wildcard (RFC 8737 §3). kInvalidInput naming the
 // first identifier that cannot be proved.

@@ -3,7 +3,8 @@
 namespace agent::cli {
 
 void add_challenge_options(CLI::App& cmd, ChallengeSettings& s) {
-  cmd.add_option("--challenge", s.challenge, "http-01 (default), dns-01 or tls-alpn-01");
+  cmd.add_option("--challenge", s.challenge,
+                 "http-01 (default), dns-01, tls-alpn-01 or dns-persist-01 (experimental)");
   cmd.add_option("--http01-listen", s.http01_listen,
                  "Built-in HTTP-01 responder address ADDR:PORT (default :80)");
   cmd.add_option("--tls-alpn-listen", s.tls_alpn_listen,

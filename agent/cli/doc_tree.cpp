@@ -15,7 +15,8 @@ namespace {
 const std::map<std::string, std::vector<std::string>>& known_values() {
   static const std::map<std::string, std::vector<std::string>> kValues = {
       {"--key-type", {"ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"}},
-      {"--challenge", {"http-01", "dns-01"}},
+      {"--challenge", {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"}},
+      {"--policy", {"wildcard"}},
       {"--dns-provider", {"rfc2136", "exec"}},
       {"--rfc2136-tsig-algorithm", {"hmac-sha256", "hmac-sha512", "hmac-sha1"}},
       {"--log-level", {"trace", "debug", "info", "warn", "error", "off"}},

@@ -1,6 +1,8 @@
 // `acmectl issue`: check what the user typed, record the certificate, run the pipeline.
 #include "cli/issue_cmd.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +11,8 @@
 #include <optional>
 #include <set>
 
+#include "acme/csr.hpp"
+#include "acme/dns_persist.hpp"
 #include "acme/issuer.hpp"
 #include "cli/challenge_options.hpp"
 #include "config/config.hpp"
@@ -26,8 +30,8 @@ using acme::make_error;
 
 CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
   auto* cmd = app.add_subcommand("issue", "Obtain a certificate now and record it for renewal");
-  cmd->add_option("-d,--domain", o.domains, "Name to include (repeatable, or a,b); first is the CN")
-      ->required()
+  cmd->add_option("-d,--domain", o.domains,
+                  "Name to include (repeatable, or a,b); first is the CN (required unless --csr)")
       ->take_all()
       ->delimiter(',');
   cmd->add_option("--name,--cert-name", o.name, "Certificate name (default: the first name)");
@@ -48,6 +52,14 @@ CLI::App* add_issue_command(CLI::App& app, IssueOptions& o) {
       ->check(CLI::Range(1, 86400));
   cmd->add_flag("--force,--force-renewal", o.force,
                 "Issue now even when the recorded certificate is not due; allow dropping names");
+  cmd->add_flag("--reuse-key", o.reuse_key,
+                "Keep the certificate's private key on renewal (for DANE/TLSA pins)");
+  cmd->add_option("--csr", o.csr_file,
+                  "Finalize with this CSR (PEM or DER): names from it, no key written");
+  cmd->add_option("--persist-until", o.persist_until,
+                  "dns-persist-01: the published record's persistUntil (exported as a metric)");
+  cmd->add_flag("--dry-run", o.dry_run,
+                "Run the whole flow against the CA (staging for letsencrypt) and write nothing");
   return cmd;
 }
 
@@ -90,17 +102,76 @@ void print_issued(const GlobalOptions& g, const CertificateRecord& rec, const Ru
   }
 }
 
-// --preferred-chain: "shortest", or text of the chain's top issuer CN. A lower-case word
-// other than "shortest" is taken for a mistyped keyword (an issuer CN has capitals, digits
-// or spaces); control characters are refused. The usage message, or nullopt when fine.
+// --dry-run: the record is built as `issue` would save it, and handed to the pipeline's dry
+// run; the store is only read (for the account) and only when it exists already.
+int run_issue_dry_run(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults& defaults,
+                      const std::string& state_dir, const std::string& name,
+                      const std::vector<acme::Identifier>& ids, const ChallengeSettings& ch,
+                      const std::string& directory_url, const std::string& out_dir,
+                      const std::string& csr_pem) {
+  const std::string db_path = state_dir + "/acmectl.db";
+  auto store = Store::open(::access(db_path.c_str(), F_OK) == 0 ? db_path : ":memory:");
+  if (!store) return fail(store.error());
+  CertificateRecord rec;
+  rec.name = name;
+  for (const auto& id : ids) rec.domains.push_back(id.value);
+  rec.key_type = o.key_type;
+  if (auto existing = (*store)->find_certificate(name); existing && *existing) {
+    rec.out_dir = (*existing)->out_dir;  // --reuse-key reads the installed key from there
+  }
+  if (rec.out_dir.empty() || !o.out.empty()) rec.out_dir = out_dir;
+  rec.challenge = ch.challenge;
+  rec.http01_listen = ch.http01_listen;
+  rec.webroot = ch.webroot;
+  rec.challenge_settings = to_json(ch);
+  rec.ca_bundle = absolute_path(g.ca_bundle);
+  rec.server = directory_url;
+  rec.preferred_chain = o.preferred_chain;
+  rec.profile = o.profile;
+  rec.reuse_key = o.reuse_key;
+  rec.csr_pem = csr_pem;
+  metrics::Registry registry;
+  EventSink events(**store, registry, std::chrono::seconds(defaults.hook_timeout_seconds));
+  PipelineSettings ps;
+  ps.state_dir = state_dir;
+  ps.acme = g;
+  ps.order_timeout = std::chrono::seconds(o.timeout_seconds);
+  ps.shared_listen = defaults.shared_listen;
+  ps.quiet_failures = true;
+  Pipeline pipeline(**store, events, std::move(ps));
+  const RunResult r = pipeline.dry_run(rec);
+  if (r.outcome != Outcome::kRenewed) return fail(make_error(Errc::kIo, r.message));
+  if (g.json) {
+    std::cout << nlohmann::json{{"name", name},
+                                {"domains", rec.domains},
+                                {"dry_run", true},
+                                {"server", dry_run_directory(directory_url)},
+                                {"issuer", r.issuer},
+                                {"order_url", r.order_url},
+                                {"certificate_url", r.certificate_url},
+                                {"outcome", "dry-run"},
+                                {"message", r.message}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "certificate " << name << ": " << r.message << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 std::optional<std::string> check_preferred_chain(const std::string& value) {
   bool word = !value.empty();
+  bool blank = true;
   for (const char c : value) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return "--preferred-chain: control characters are not allowed";
     }
+    if (c != ' ' && c != '\t') blank = false;
     if (!((c >= 'a' && c <= 'z') || c == '-' || c == '_')) word = false;
   }
+  if (blank) return "--preferred-chain: empty value (use shortest or an issuer name)";
   if (word && value != acme::kShortestChain) {
     return "--preferred-chain " + value +
            ": unknown value (use shortest, or the issuer CN of the chain's root, e.g. \"ISRG "
@@ -109,18 +180,58 @@ std::optional<std::string> check_preferred_chain(const std::string& value) {
   return std::nullopt;
 }
 
-}  // namespace
-
 int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults& defaults) {
   auto log = logger("issue");
   const auto t0 = std::chrono::steady_clock::now();
   // 1. Everything the user typed is checked before anything touches the network or disk.
-  if (auto bad = check_preferred_chain(o.preferred_chain)) return usage_fail(*bad);
+  if (o.reuse_key && !o.csr_file.empty()) {
+    return usage_fail("--reuse-key and --csr exclude each other (with --csr the key is yours)");
+  }
+  if (o.domains.empty() && o.csr_file.empty()) return usage_fail("issue: -d NAME (or --csr FILE)");
+  if (!o.preferred_chain.empty()) {
+    if (auto bad = check_preferred_chain(o.preferred_chain)) return usage_fail(*bad);
+  }
+  int64_t persist_until = 0;
+  if (!o.persist_until.empty()) {
+    if (o.challenge.challenge != acme::kDnsPersist01) {
+      return usage_fail("--persist-until goes with --challenge dns-persist-01");
+    }
+    auto until = acme::parse_persist_until(o.persist_until);
+    if (!until) return usage_fail(until.error().message);
+    persist_until = *until;
+  }
   ChallengeSettings ch = o.challenge;
   apply_challenge_env(ch);
   if (auto r = check_challenge_settings(ch); !r) return fail(r.error());
   ch.webroot = absolute_path(ch.webroot);
-  auto ids = acme::normalize_identifiers(o.domains, /*allow_wildcard=*/ch.challenge == "dns-01");
+  std::string csr_pem;
+  std::vector<std::string> requested = o.domains;
+  if (!o.csr_file.empty()) {
+    auto text = read_file(absolute_path(o.csr_file));
+    if (!text) return fail(std::move(text).error().context("--csr " + o.csr_file));
+    auto csr = acme::parse_csr(*text);
+    if (!csr) return fail(std::move(csr).error().context("--csr " + o.csr_file));
+    auto from_csr =
+        acme::normalize_identifiers(csr->names, challenge_allows_wildcard(ch.challenge));
+    if (!from_csr) return fail(std::move(from_csr).error().context("--csr " + o.csr_file));
+    if (!o.domains.empty()) {
+      auto given = acme::normalize_identifiers(o.domains, challenge_allows_wildcard(ch.challenge));
+      if (!given) return fail(given.error());
+      std::set<std::string> a, b;
+      for (const auto& id : *given) a.insert(id.value);
+      for (const auto& id : *from_csr) b.insert(id.value);
+      if (a != b) {
+        std::vector<std::string> names(b.begin(), b.end());
+        return fail(make_error(Errc::kInvalidInput, "--csr " + o.csr_file + " names " +
+                                                        join(names) + ", not what -d gave"));
+      }
+    }
+    requested.clear();
+    for (const auto& id : *from_csr) requested.push_back(id.value);
+    csr_pem = std::move(*text);
+  }
+  auto ids = acme::normalize_identifiers(
+      requested, /*allow_wildcard=*/challenge_allows_wildcard(ch.challenge));
   if (!ids) return fail(ids.error());
   if (auto r = check_identifiers_for_challenge(*ids, ch.challenge); !r) {
     return usage_fail(r.error().message);
@@ -147,6 +258,10 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
   if (!directory_url) return fail(directory_url.error());
   const std::string state_dir = resolve_state_dir(g.state_dir);
   const std::string out_root = o.out.empty() ? state_dir + "/live" : absolute_path(o.out);
+  if (o.dry_run) {
+    return run_issue_dry_run(g, o, defaults, state_dir, name, *ids, ch, *directory_url,
+                             out_root + "/" + name, csr_pem);
+  }
 
   // 2. Record the settings (the agent and `renew` use them from now on).
   auto store = open_store(state_dir);
@@ -171,6 +286,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
     }
     if (!dropped.empty()) log->warn("cert={} dropping names: {}", name, join(dropped));
     if (now_names != old_names) reissue = true;
+    if ((*existing)->csr_pem != csr_pem) reissue = true;  // another CSR: another key
   }
   CertificateRecord rec = *existing ? **existing : CertificateRecord{};
   if (auto r = store_inline_secrets(ch, state_dir, name); !r) return fail(r.error());
@@ -189,6 +305,9 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
   rec.profile = o.profile;                  // and the same profile
   rec.pkcs12 = o.pkcs12 || !o.pkcs12_password_file.empty();
   rec.pkcs12_password_file = absolute_path(o.pkcs12_password_file);
+  rec.reuse_key = o.reuse_key;  // and keep the key
+  rec.csr_pem = csr_pem;        // or finalize with the same CSR
+  rec.persist_until = persist_until;
   rec.managed = true;
   const bool created = !*existing;
   auto saved = created ? db.upsert_certificate(rec) : db.update_certificate_settings(rec, reissue);

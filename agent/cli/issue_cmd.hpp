@@ -3,6 +3,7 @@
 // for it (in the running agent when there is one, else here).
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
 #include "challenge/settings.hpp"
 #include "cli/common.hpp"
@@ -23,7 +24,16 @@ struct IssueOptions {
   std::string profile;
   int timeout_seconds = 300;
   bool force = false;
+  bool reuse_key = false;     // renewals keep the installed private key
+  std::string csr_file;       // the user's CSR: names from it, no key written
+  bool dry_run = false;       // the whole flow against the CA, nothing written locally
+  std::string persist_until;  // dns-persist-01: the published record's persistUntil (metrics)
 };
+
+// --preferred-chain: "shortest", or text of the chain's top issuer CN. A lower-case word
+// other than "shortest" (a mistyped keyword), an empty value or control characters: the
+// usage error message; nullopt when the value is fine.
+std::optional<std::string> check_preferred_chain(const std::string& value);
 
 // What `issue` shares with the agent's config ([agent] http01_listen, hook timeout).
 struct IssueDefaults {

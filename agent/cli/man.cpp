@@ -399,7 +399,19 @@ Command run after this certificate's files were installed.
 This certificate's CA, overriding \fB[acme] server\fR.
 .TP
 .B preferred_chain
-Pick the alternate chain whose top issuer contains this text.
+\fBshortest\fR (the offered chain with the fewest bytes), or pick the alternate chain
+whose top issuer contains this text.
+.TP
+.B reuse_key
+\fBtrue\fR: renewals keep the installed private key (for DANE/TLSA pins).
+.TP
+.B persist_until
+dns\-persist\-01 (experimental): when the published record's persistUntil passes (unix
+seconds or \fB"YYYY-MM-DD"\fR); exported as \fBacmectl_dns_persist_until_timestamp_seconds\fR.
+.TP
+.B csr_file
+A CSR (PEM or DER) to finalize every order with: the names come from it
+(\fBdomains\fR optional, must match), no private key is written.
 .TP
 .B pkcs12
 \fBtrue\fR: also write \fIcertificate.p12\fR (PKCS#12, key and chain, 0600) with the PEM files.
@@ -411,7 +423,7 @@ File whose first line is the PKCS#12 password (default: an empty password).
 This certificate's renewal window.
 .TP
 .B challenge
-\fBhttp\-01\fR (default), \fBdns\-01\fR or \fBtls\-alpn\-01\fR.
+\fBhttp\-01\fR (default), \fBdns\-01\fR, \fBtls\-alpn\-01\fR or \fBdns\-persist\-01\fR (experimental).
 .TP
 .B http01_listen
 This certificate's own HTTP-01 responder address.

@@ -48,12 +48,51 @@ std::string last_result(const CertificateRecord& c) {
   return "-";
 }
 
+// `renew --dry-run`: in this process (never handed to a running agent), every named
+// certificate whether due or not, no post hook, nothing written (Pipeline::dry_run).
+int run_renew_dry_run(const GlobalOptions& g, const RenewCmdOptions& o, Store& store,
+                      const std::vector<std::string>& names) {
+  metrics::Registry registry;
+  EventSink events(store, registry, std::chrono::seconds(o.hook_timeout_seconds));
+  PipelineSettings settings;
+  settings.state_dir = resolve_state_dir(g.state_dir);
+  settings.acme = g;
+  settings.shared_listen = o.shared_listen;
+  settings.quiet_failures = true;
+  Pipeline pipeline(store, events, settings);
+  int rc = kExitOk;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& name : names) {
+    auto found = store.find_certificate(name);
+    if (!found || !*found) continue;
+    const RunResult r = pipeline.dry_run(**found);
+    const bool ok = r.outcome == Outcome::kRenewed;
+    if (!ok) {
+      std::fprintf(stderr, "acmectl: error: %s: %s\n", name.c_str(), r.message.c_str());
+      rc = kExitFailure;
+    }
+    if (g.json) {
+      out.push_back({{"name", name},
+                     {"outcome", ok ? "dry-run" : to_string(r.outcome)},
+                     {"message", r.message},
+                     {"installed", false},
+                     {"dry_run", true}});
+    } else if (ok) {
+      std::cout << name << ": " << r.message << "\n";
+    }
+  }
+  if (g.json) std::cout << out.dump(2) << "\n";
+  return rc;
+}
+
 }  // namespace
 
 CLI::App* add_renew_command(CLI::App& app, RenewCmdOptions& o) {
   auto* cmd = app.add_subcommand("renew", "Renew recorded certificates that are due (for cron)");
   cmd->add_option("names", o.names, "Certificate names (default: all)");
   cmd->add_flag("--force,--force-renewal", o.force, "Renew now, due or not");
+  cmd->add_flag("--dry-run", o.dry_run,
+                "Renew each (due or not) against the CA (staging for letsencrypt); write nothing");
   // --json is a global option: one array of {name, outcome, message, installed}.
   cmd->add_option("--post-hook", o.post_hook, "Command run once if anything was renewed");
   cmd->add_option("--renew-before-days", o.renew_before_days, "Renewal window in days (30)")
@@ -113,6 +152,7 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
     }
   }
   if (names.empty()) return rc;
+  if (o.dry_run) return rc | run_renew_dry_run(g, o, **store, names);
 
   // A running agent does the work (its responder, one order per certificate); else here.
   std::vector<std::pair<std::string, RunResult>> results;
@@ -256,6 +296,8 @@ int run_list(const GlobalOptions& g, int renew_before_days) {
                      {"next_attempt", c.next_attempt ? rfc3339(c.next_attempt) : ""},
                      {"last_error", c.last_error},
                      {"issued_by", c.issued_by},
+                     {"chain_depth", c.chain_depth},
+                     {"chain_bytes", c.chain_bytes},
                      {"dir", c.out_dir},
                      {"paths",
                       {{"cert", c.out_dir + "/cert.pem"},
@@ -351,6 +393,11 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o, int renew_before_d
                                 {"consecutive_failures", c.consecutive_failures},
                                 {"last_error", c.last_error},
                                 {"deploy_hook", c.deploy_hook},
+                                {"chain_depth", c.chain_depth},
+                                {"chain_bytes", c.chain_bytes},
+                                {"preferred_chain", c.preferred_chain},
+                                {"reuse_key", c.reuse_key},
+                                {"csr", !c.csr_pem.empty()},
                                 {"events", ev}}
                      .dump(2)
               << "\n";
@@ -360,7 +407,10 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o, int renew_before_d
             << "domains:      " << join(c.domains, ", ") << "\n"
             << "server:       " << c.server << "\n"
             << "issued by:    " << (c.issued_by.empty() ? "-" : c.issued_by) << "\n"
-            << "key type:     " << c.key_type << "\n"
+            << "key type:     "
+            << (c.csr_pem.empty() ? c.key_type + (c.reuse_key ? ", reused on renewal" : "")
+                                  : std::string("from the CSR (no private key here)"))
+            << "\n"
             << "challenge:    " << c.challenge << "\n"
             << "files:        " << c.out_dir << "\n"
             << "serial:       " << c.serial << "\n"
@@ -368,6 +418,11 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o, int renew_before_d
             << (c.not_after ? rfc3339(c.not_after) : "-") << "\n"
             << "status:       " << st.status << "\n"
             << "next renewal: " << next_renewal_text(st) << "\n"
+            << "chain:        "
+            << (c.chain_depth ? std::to_string(c.chain_depth) + " certificates, " +
+                                    std::to_string(c.chain_bytes) + " bytes (DER)"
+                              : std::string("-"))
+            << (c.preferred_chain.empty() ? "" : "; preferred: " + c.preferred_chain) << "\n"
             << "last result:  " << last_result(c)
             << (c.last_error.empty() ? "" : " (" + c.last_error + ")") << "\n";
   if (!c.deploy_hook.empty()) std::cout << "deploy hook:  " << c.deploy_hook << "\n";

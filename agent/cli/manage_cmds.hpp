@@ -11,6 +11,7 @@ namespace agent::cli {
 struct RenewCmdOptions {
   std::vector<std::string> names;
   bool force = false;
+  bool dry_run = false;  // the whole flow against the CA for each, nothing written
   std::string post_hook;
   int renew_before_days = 0;  // 0: config or 30
   // From [agent]: where the shared HTTP-01 responder answers when no agent runs.

@@ -14,6 +14,7 @@
 #include <map>
 #include <string_view>
 
+#include "acme/dns_persist.hpp"
 #include "acme/host_port.hpp"
 #include "pipeline/names.hpp"
 #include "session/session.hpp"
@@ -340,6 +341,24 @@ acme::Result<void> read_cert_keys(const Reader& r, const toml::table& t, std::st
       ACME_CHECK(r.boolean(v, key, c.pkcs12));
     } else if (key == "pkcs12_password_file") {
       ACME_CHECK(r.str(v, key, c.pkcs12_password_file));
+    } else if (key == "reuse_key") {
+      ACME_CHECK(r.boolean(v, key, c.reuse_key));
+    } else if (key == "csr_file") {
+      ACME_CHECK(r.str(v, key, c.csr_file));
+    } else if (key == "persist_until") {
+      std::string text;
+      if (v.is_integer()) {
+        text = std::to_string(v.as_integer()->get());
+      } else {
+        ACME_CHECK(r.str(v, key, text));
+      }
+      auto until = acme::parse_persist_until(text);
+      if (!until) {
+        return r.at(v.source(),
+                    "'persist_until' must be unix seconds, \"YYYY-MM-DD\" or "
+                    "\"YYYY-MM-DDTHH:MM:SSZ\"");
+      }
+      c.persist_until = *until;
     } else if (key == "renew_before_days") {
       int days = 0;
       ACME_CHECK(r.integer(v, key, 1, 365, days));
@@ -384,11 +403,18 @@ acme::Result<CertificateConfig> read_certificate(const Reader& r, const toml::ta
   }
   const toml::node* domains = t.get("domains");
   if (domains != nullptr) ACME_CHECK(r.strings(*domains, "domains", c.domains));
-  if (c.domains.empty()) {
+  if (c.domains.empty() && c.csr_file.empty()) {
     return r.plain(label + (c.name.empty() ? "" : " (name \"" + c.name + "\")") +
                    ": domains must not be empty");
   }
+  if (c.reuse_key && !c.csr_file.empty()) {
+    return r.plain(label + (c.name.empty() ? "" : " (name \"" + c.name + "\")") +
+                   ": reuse_key and csr_file exclude each other (with a CSR the key is yours)");
+  }
   // Names themselves are checked (and normalized) by acme::normalize_identifiers later.
+  if (c.name.empty() && c.domains.empty()) {
+    return r.plain(label + ": a certificate with csr_file and no domains needs a name");
+  }
   if (c.name.empty()) c.name = default_cert_name(c.domains.front());
   c.name = normalize_cert_name(c.name);
   return c;

@@ -2,6 +2,7 @@
 // The agent's TOML config (INTERFACE.md "Config file"). Every command-line option has a
 // config spelling; the command line wins. Unknown keys are an error naming file, line, key.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,6 +71,9 @@ struct CertificateConfig {
   ServeCheckConfig serve_check;  // verify_endpoints, verify_timeout, rollback_on_serve_failure
   bool pkcs12 = false;           // pkcs12 = true: also OUT/NAME/certificate.p12
   std::string pkcs12_password_file;
+  bool reuse_key = false;     // renewals keep the installed private key
+  std::string csr_file;       // the user's CSR: names from it (domains optional), no key written
+  int64_t persist_until = 0;  // dns-persist-01: the published record's persistUntil
 };
 
 // One key of a [gen.NAME] table: the options of `acmectl gen NAME`, spelled like the flags

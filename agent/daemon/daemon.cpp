@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "acme/certificate.hpp"
+#include "acme/csr.hpp"
 #include "acme/issuer.hpp"
 #include "acme/unique_fd.hpp"
 #include "base/file_lock.hpp"
@@ -276,14 +277,29 @@ acme::Result<void> Daemon::sync_config() {
   auto log = logger("agent");
   std::set<std::string> configured;
   for (const auto& c : cfg_.certificates) {
-    ACME_ASSIGN(auto ids,
-                acme::normalize_identifiers(c.domains, c.challenge.challenge == "dns-01"));
+    // csr_file: the names come from the CSR (and domains, when given, must match them).
+    std::string csr_pem;
+    std::vector<std::string> wanted = c.domains;
+    if (!c.csr_file.empty()) {
+      const std::string path = absolute_path(c.csr_file);
+      ACME_ASSIGN(csr_pem, read_file(path));
+      auto csr = acme::parse_csr(csr_pem);
+      if (!csr) return std::move(csr).error().context("certificate " + c.name + ": " + path);
+      if (!c.domains.empty() && std::set<std::string>(c.domains.begin(), c.domains.end()) !=
+                                    std::set<std::string>(csr->names.begin(), csr->names.end())) {
+        return make_error(acme::Errc::kInvalidInput,
+                          "certificate " + c.name + ": " + path + " does not name its domains");
+      }
+      wanted = csr->names;
+    }
+    ACME_ASSIGN(auto ids, acme::normalize_identifiers(
+                              wanted, challenge_allows_wildcard(c.challenge.challenge)));
     ACME_CHECK(check_identifiers_for_challenge(ids, c.challenge.challenge));
     std::vector<std::string> domains;
     for (const auto& id : ids) domains.push_back(id.value);
     ACME_ASSIGN(auto existing, store_->find_certificate(c.name));
     CertificateRecord rec = existing ? *existing : CertificateRecord{};
-    const bool reissue = !existing || needs_reissue(rec, domains);
+    const bool reissue = !existing || needs_reissue(rec, domains) || rec.csr_pem != csr_pem;
     ChallengeSettings ch = c.challenge;
     ACME_CHECK(store_inline_secrets(ch, g_.state_dir, c.name));
     rec.name = c.name;
@@ -305,6 +321,9 @@ acme::Result<void> Daemon::sync_config() {
     rec.profile = c.profile;
     rec.pkcs12 = c.pkcs12;
     rec.pkcs12_password_file = absolute_path(c.pkcs12_password_file);
+    rec.reuse_key = c.reuse_key;
+    rec.csr_pem = csr_pem;
+    rec.persist_until = c.persist_until;
     rec.origin = "config";
     rec.managed = true;
     configured.insert(c.name);

@@ -86,6 +86,15 @@ void write_certificates(Exposition& out, const std::vector<CertificateMetrics>& 
     out.sample_with("acmectl_certificate_issuer_info", labels[i],
                     ",server=\"" + escape_label_value(c.issued_by) + "\"", 1);
   }
+  // dns-persist-01 (experimental): when the published record's persistUntil passes and the
+  // CA stops accepting it -- re-publish before then. Only certificates that set one.
+  out.family("acmectl_dns_persist_until_timestamp_seconds", "gauge",
+             "When the dns-persist-01 record's persistUntil passes (certificates that set one)");
+  for (size_t i = 0; i < certs.size(); ++i) {
+    if (certs[i].persist_until == 0) continue;
+    out.sample_with("acmectl_dns_persist_until_timestamp_seconds", labels[i], {},
+                    static_cast<double>(certs[i].persist_until));
+  }
   static constexpr std::string_view kSuccess = ",result=\"success\"";
   static constexpr std::string_view kFailure = ",result=\"failure\"";
   out.family("acmectl_renewals_total", "counter",

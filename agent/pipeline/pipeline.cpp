@@ -5,9 +5,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "acme/certificate.hpp"
+#include "acme/csr.hpp"
 #include "acme/host_port.hpp"
 #include "acme/issuer.hpp"
 #include "acme/pkcs12.hpp"
@@ -118,8 +120,9 @@ struct Pipeline::Impl {
 
   RunResult run(const std::string& name, const RunOptions& options);
   RunResult decide(CertificateRecord& rec, const RunOptions& options);
-  RunResult obtain(CertificateRecord& rec);
-  acme::Result<Session*> session_for(const GlobalOptions& ca);
+  RunResult obtain(CertificateRecord& rec, bool dry = false);
+  acme::Result<Session*> session_for(const GlobalOptions& ca, bool dry = false);
+  acme::Result<std::string> certificate_key(const CertificateRecord& rec, acme::KeyType type);
   // The settings of the primary CA of rec, and of any CA it may have been issued by.
   GlobalOptions primary_options(const CertificateRecord& rec) const {
     GlobalOptions g = settings.acme;
@@ -136,7 +139,7 @@ struct Pipeline::Impl {
                                                  Session& session,
                                                  const std::vector<acme::Identifier>& ids,
                                                  acme::KeyType key_type, acme::Solver& solver,
-                                                 bool resume);
+                                                 bool resume, const acme::CsrInfo* csr, bool dry);
   void verify_served(CertificateRecord& rec, bool first, RunResult& out);
   acme::Result<RollbackResult> rollback_locked(CertificateRecord& rec, const std::string& reason);
   void check_expiry(const CertificateRecord& rec);
@@ -187,22 +190,32 @@ acme::Result<RollbackResult> Pipeline::rollback(const std::string& name) {
   return r;
 }
 
-acme::Result<Session*> Pipeline::Impl::session_for(const GlobalOptions& g) {
+RunResult Pipeline::dry_run(const CertificateRecord& record) {
+  CertificateRecord rec = record;
+  auto url = resolve_server(impl_->server_of(rec));
+  if (url) rec.server = dry_run_directory(*url);
+  return impl_->obtain(rec, /*dry=*/true);
+}
+
+acme::Result<Session*> Pipeline::Impl::session_for(const GlobalOptions& g, bool dry) {
   const std::string& server = g.server;
-  auto it = sessions.find(server);
+  const std::string key = dry ? "dry-run " + server : server;
+  auto it = sessions.find(key);
   if (it != sessions.end()) return &it->second;
   ACME_ASSIGN(auto s, connect(g, server, &clock, settings.http_factory));
   metrics::Registry* registry = &events.metrics();
   s.client->transport().set_observer([registry](const acme::RequestEvent& e) {
     registry->acme_request(e.endpoint, e.status, static_cast<double>(e.duration.count()) / 1000.0);
   });
-  if (settings.fleet.enabled()) {
+  if (dry) {
+    ACME_CHECK(use_account_for_dry_run(s, &store, g));
+  } else if (settings.fleet.enabled()) {
     ACME_ASSIGN(auto* fs, fleet_store());
     ACME_CHECK(ensure_fleet_account(s, store, *fs, g, settings.state_dir));
   } else {
     ACME_CHECK(ensure_account(s, store, g, settings.state_dir));
   }
-  auto [ins, _] = sessions.emplace(server, std::move(s));
+  auto [ins, _] = sessions.emplace(key, std::move(s));
   return &ins->second;
 }
 
@@ -586,7 +599,7 @@ acme::Result<void> Pipeline::Impl::check_before_ordering(const CertificateRecord
 acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
     CertificateRecord& rec, const CaCandidate& ca, Session& session,
     const std::vector<acme::Identifier>& ids, acme::KeyType key_type, acme::Solver& solver,
-    bool resume) {
+    bool resume, const acme::CsrInfo* csr, bool dry) {
   auto log = logger("renew");
   ACME_CHECK(check_profile(ca.profile, ca.server, session.client->directory()));
   // The certificate key is written (0600) before the order exists, so an order resumed
@@ -599,21 +612,32 @@ acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
   req.poll.timeout = settings.order_timeout;
   req.preferred_chain = rec.preferred_chain;
   req.profile = ca.profile;
-  auto stored_order = store.find_order(rec.name);
-  auto existing_key = read_file(pending_key);
-  if (existing_key && !check_private_file(pending_key, "pending certificate key")) {
-    existing_key = acme::make_error(Errc::kIo, "not ours");  // never reuse a key others saw
-  }
-  if (resume && stored_order && *stored_order && existing_key) {
-    req.order_url = **stored_order;
-    req.key_pem = *existing_key;
-    log->info("cert={} resuming order {}", rec.name, req.order_url);
+  // A dry run neither resumes nor keeps anything: no stored order, no pending key.
+  auto stored_order =
+      dry ? acme::Result<std::optional<std::string>>(std::nullopt) : store.find_order(rec.name);
+  if (csr != nullptr) {
+    // The user's CSR holds the key: nothing to generate, keep or resume with.
+    req.csr_der = csr->der;
+    req.csr_public_key_der = csr->public_key_der;
+    if (resume && stored_order && *stored_order) req.order_url = **stored_order;
   } else {
-    ACME_ASSIGN(auto key, acme::PrivateKey::generate(key_type));
-    ACME_ASSIGN(auto pem, key.to_pem());
-    ACME_CHECK(make_dirs(pending_dir, 0700));
-    ACME_CHECK(atomic_write(pending_key, pem, 0600));
-    req.key_pem = pem;
+    auto existing_key =
+        dry ? acme::Result<std::string>(make_error(Errc::kIo, "dry run")) : read_file(pending_key);
+    if (existing_key && !check_private_file(pending_key, "pending certificate key")) {
+      existing_key = acme::make_error(Errc::kIo, "not ours");  // never reuse a key others saw
+    }
+    if (resume && stored_order && *stored_order && existing_key) {
+      req.order_url = **stored_order;
+      req.key_pem = *existing_key;
+      log->info("cert={} resuming order {}", rec.name, req.order_url);
+    } else {
+      ACME_ASSIGN(auto pem, certificate_key(rec, key_type));
+      if (!dry) {
+        ACME_CHECK(make_dirs(pending_dir, 0700));
+        ACME_CHECK(atomic_write(pending_key, pem, 0600));
+      }
+      req.key_pem = pem;
+    }
   }
   // RFC 9773 §5: name the certificate this one replaces when the CA offers ARI -- and only
   // to the CA that issued it. A revoked predecessor is not "replaced": it is already dead.
@@ -621,7 +645,11 @@ acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
       issued_by(rec) == ca.server) {
     req.replaces = rec.ari_cert_id;
   }
-  req.on_order_created = [this, &rec](const std::string& url) {
+  req.on_order_created = [this, &rec, dry, &log](const std::string& url) {
+    if (dry) {
+      log->info("cert={} dry run: order {}", rec.name, url);
+      return;
+    }
     events.check(store.set_order(rec.name, url, "pending"), "saving the order of " + rec.name);
     events.emit(rec.name, event::kOrdered, url);
   };
@@ -631,7 +659,7 @@ acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
   };
   const int bad_nonce_before = session.client->transport().bad_nonce_retries();
   auto issued = acme::Issuer(*session.client, solver, clock, progress).issue(req);
-  if (!issued && is_account_does_not_exist(issued.error()) && req.order_url.empty()) {
+  if (!issued && is_account_does_not_exist(issued.error()) && req.order_url.empty() && !dry) {
     // The CA forgot the account (a test CA restarted, a staging reset): register the same
     // key again, once, and go on.
     GlobalOptions g = ca.options;
@@ -644,7 +672,7 @@ acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
   }
   events.metrics().bad_nonce_retries(session.client->transport().bad_nonce_retries() -
                                      bad_nonce_before);
-  if (!issued && issued.error().code != Errc::kCancelled) {
+  if (!issued && issued.error().code != Errc::kCancelled && !dry) {
     // A failed order is not worth resuming; the next attempt starts afresh.
     events.check(store.clear_order(rec.name), "clearing the order of " + rec.name);
     ::unlink(pending_key.c_str());
@@ -652,28 +680,63 @@ acme::Result<acme::IssuedCertificate> Pipeline::Impl::order_at(
   return issued;
 }
 
-RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
+// The key of a new order: with reuse_key (DANE/TLSA pins the public key) the installed
+// privkey.pem while it is ours (0600) and of the configured type; otherwise a fresh one.
+acme::Result<std::string> Pipeline::Impl::certificate_key(const CertificateRecord& rec,
+                                                          acme::KeyType type) {
+  if (rec.reuse_key && !rec.out_dir.empty()) {
+    const std::string installed = rec.out_dir + "/privkey.pem";
+    auto pem = read_file(installed);
+    if (pem) {
+      ACME_CHECK(check_private_file(installed, "installed certificate key"));
+      auto key = acme::PrivateKey::from_pem(*pem);
+      if (key && key->type() == type) {
+        logger("renew")->info("cert={} reusing the installed key {}", rec.name, installed);
+        return std::move(*pem);
+      }
+      logger("renew")->warn(
+          "cert={} {} is {}: a new {} key is made instead of reusing it", rec.name, installed,
+          key ? std::string(acme::to_string(key->type())) : "unreadable", acme::to_string(type));
+    }
+  }
+  ACME_ASSIGN(auto key, acme::PrivateKey::generate(type));
+  return key.to_pem();
+}
+
+RunResult Pipeline::Impl::obtain(CertificateRecord& rec, bool dry) {
   RunResult out;
+  out.dry_run = dry;
   auto log = logger("renew");
   const auto start = clock.steady_now();
+  // A dry run records nothing: its failure is only the result.
+  auto fail = [&](const acme::Error& e) {
+    if (!dry) {
+      record_failure(rec, e, out);
+      return;
+    }
+    out.outcome = Outcome::kFailed;
+    out.message = e.to_string();
+    log->log(settings.quiet_failures ? spdlog::level::info : spdlog::level::warn,
+             "cert={} dry run failed: {}", rec.name, out.message);
+  };
   auto directory_url = resolve_server(server_of(rec));
   if (!directory_url) {
-    record_failure(rec, directory_url.error(), out);
+    fail(directory_url.error());
     return out;
   }
   rec.server = *directory_url;
   ChallengeSettings ch = challenge_settings_from_json(rec.challenge_settings);
   if (ch.challenge.empty()) ch.challenge = rec.challenge;
-  if (!ch.rfc2136_tsig_secret.empty()) {
+  if (!ch.rfc2136_tsig_secret.empty() && !dry) {
     // Written before the database stopped holding secrets: move it to a file now.
     if (auto r = store_inline_secrets(ch, settings.state_dir, rec.name); r) {
       rec.challenge_settings = to_json(ch);
       save(rec);
     }
   }
-  auto ids = acme::normalize_identifiers(rec.domains, ch.challenge == "dns-01");
+  auto ids = acme::normalize_identifiers(rec.domains, challenge_allows_wildcard(ch.challenge));
   if (!ids) {
-    record_failure(rec, ids.error(), out);
+    fail(ids.error());
     return out;
   }
   if (auto r = check_identifiers_for_challenge(*ids, ch.challenge); !r) {
@@ -682,11 +745,28 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   }
   auto key_type = acme::parse_key_type(rec.key_type);
   if (!key_type) {
-    record_failure(rec, key_type.error(), out);
+    fail(key_type.error());
     return out;
   }
-  if (auto r = check_before_ordering(rec, ch); !r) {
-    record_failure(rec, r.error(), out);
+  // --csr: the order names exactly what the CSR asks for and finalizes with it.
+  std::optional<acme::CsrInfo> csr;
+  if (!rec.csr_pem.empty()) {
+    auto parsed = acme::parse_csr(rec.csr_pem);
+    if (!parsed) {
+      fail(std::move(parsed).error().context("the CSR of " + rec.name));
+      return out;
+    }
+    std::set<std::string> want;
+    for (const auto& id : *ids) want.insert(id.value);
+    if (std::set<std::string>(parsed->names.begin(), parsed->names.end()) != want) {
+      fail(make_error(Errc::kInvalidInput,
+                      "the CSR of " + rec.name + " no longer names the certificate's domains"));
+      return out;
+    }
+    csr = std::move(*parsed);
+  }
+  if (auto r = dry ? acme::ok() : check_before_ordering(rec, ch); !r) {
+    fail(r.error());
     return out;
   }
   // http-01 without a webroot or a listen address of its own -- or with the very address
@@ -708,11 +788,11 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   auto bundle = make_solver(ch, shared ? settings.shared_responder : nullptr, &clock,
                             shared_tls ? settings.shared_tls_responder : nullptr);
   if (!bundle) {
-    record_failure(rec, bundle.error(), out);
+    fail(bundle.error());
     return out;
   }
   std::unique_ptr<acme::Solver> fleet_solver;
-  if (fleet && ch.challenge == "http-01") {
+  if (fleet && !dry && ch.challenge == "http-01") {
     fleet_solver = std::make_unique<FleetHttp01Solver>(*bundle->solver, *fleet, rec.name);
   }
   acme::Solver& solver = fleet_solver ? *fleet_solver : *bundle->solver;
@@ -720,7 +800,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   // a CA (unreachable, 5xx, rate limited) and is now resting hands the order to the next.
   auto candidates = ca_candidates(*directory_url, primary_options(rec), rec.profile);
   if (!candidates) {
-    record_failure(rec, candidates.error(), out);
+    fail(candidates.error());
     return out;
   }
   const int64_t now_unix = to_unix(clock.now());
@@ -731,7 +811,8 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     fresh.server = c.server;
     health.push_back(h ? *h : fresh);
   }
-  auto stored_order = store.find_order(rec.name);
+  auto stored_order =
+      dry ? acme::Result<std::optional<std::string>>(std::nullopt) : store.find_order(rec.name);
   const std::string resume_origin =
       stored_order && *stored_order ? url_origin(**stored_order) : std::string();
   const auto try_order =
@@ -743,12 +824,13 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   bool every_retry_after = true;
   for (size_t n = 0; n < try_order.size(); ++n) {
     const CaCandidate& ca = (*candidates)[try_order[n]];
-    auto session = session_for(ca.options);
+    auto session = session_for(ca.options, dry);
     issued = session ? order_at(rec, ca, **session, *ids, *key_type, solver,
-                                !resume_origin.empty() && url_origin(ca.server) == resume_origin)
+                                !resume_origin.empty() && url_origin(ca.server) == resume_origin,
+                                csr ? &*csr : nullptr, dry)
                      : acme::Result<acme::IssuedCertificate>(std::move(session).error());
     if (issued) {
-      note_ca(ca.server, nullptr);
+      if (!dry) note_ca(ca.server, nullptr);
       chosen = &ca;
       break;
     }
@@ -759,7 +841,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
     } else {
       every_retry_after = false;
     }
-    note_ca(ca.server, &issued.error());
+    if (!dry) note_ca(ca.server, &issued.error());
     if (classify_ca_failure(issued.error()) == CaFailure::kNone) break;  // any CA would refuse
     auto h = store.ca_health(ca.server);
     const bool resting = h && !ca_available(*h, to_unix(clock.now()));
@@ -784,9 +866,26 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
       log->info("cert={} {}", rec.name, out.message);
       return out;
     }
+    if (dry) {
+      fail(issued.error());
+      return out;
+    }
     acme::Error e = std::move(issued).error();
     e.retry_after = every_retry_after ? retry_after : std::nullopt;
     record_failure(rec, e, out);
+    return out;
+  }
+  const acme::ChainFacts chain = acme::chain_facts(issued->fullchain_pem);
+  if (dry) {
+    out.outcome = Outcome::kRenewed;
+    out.message = "dry run: the CA issued serial " + issued->info.serial_hex + ", valid until " +
+                  rfc3339(to_unix(issued->info.not_after)) + " (chain of " +
+                  std::to_string(chain.depth) + " certificates, " + std::to_string(chain.bytes) +
+                  " bytes); nothing was written";
+    out.issuer = issued->info.issuer;
+    out.order_url = issued->order_url;
+    out.certificate_url = issued->certificate_url;
+    log->info("cert={} {}", rec.name, out.message);
     return out;
   }
 
@@ -817,13 +916,16 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   }
   const std::string out_root = rec.out_dir.substr(0, rec.out_dir.rfind('/'));
   std::vector<FileSpec> files = {
-      {"privkey.pem", issued->key_pem, 0600},
       {"cert.pem", issued->cert_pem, 0644},
       {"chain.pem", issued->chain_pem, 0644},
       {"fullchain.pem", issued->fullchain_pem, 0644},
-      // HAProxy's crt: key and chain in one file, so it is a key file (0600).
-      {"combined.pem", issued->key_pem + issued->fullchain_pem, 0600},
   };
+  // With the user's CSR acmectl never had the key: no privkey.pem (nor anything holding it).
+  if (!issued->key_pem.empty()) {
+    files.insert(files.begin(), {"privkey.pem", issued->key_pem, 0600});
+    // HAProxy's crt: key and chain in one file, so it is a key file (0600).
+    files.push_back({"combined.pem", issued->key_pem + issued->fullchain_pem, 0600});
+  }
   if (rec.pkcs12) {
     // PKCS#12 on request, installed in the same version as the PEM files.
     auto p12 = pkcs12_file(rec, issued->key_pem, issued->fullchain_pem);
@@ -851,6 +953,8 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec) {
   rec.serial = issued->info.serial_hex;
   rec.ari_cert_id = issued->info.ari_cert_id;
   rec.ari_chosen_time = rec.ari_window_start = rec.ari_window_end = 0;
+  rec.chain_depth = chain.depth;
+  rec.chain_bytes = static_cast<int64_t>(chain.bytes);
   rec.consecutive_failures = 0;
   rec.next_attempt = 0;
   rec.last_error.clear();

@@ -72,6 +72,7 @@ struct RunResult {
   Outcome outcome = Outcome::kNotDue;
   std::string message;
   bool installed = false;  // new files are in place (the post hook should run)
+  bool dry_run = false;    // a dry run: the CA issued, nothing was written (outcome kRenewed)
   std::chrono::system_clock::time_point next_check;
   // Of the certificate just installed (when installed).
   std::string issuer;
@@ -96,6 +97,11 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   RunResult run(const std::string& name, const RunOptions& options);
+  // `--dry-run`: the whole flow against the CA for this record (due or not) -- account,
+  // order, challenges, finalize, download -- with nothing written locally: no store row or
+  // event, no files, no hooks, no pending key, no lock file (see use_account_for_dry_run
+  // for the account). The record need not be in the store.
+  RunResult dry_run(const CertificateRecord& rec);
 
   // `acmectl rollback NAME`: under the certificate's lock, points OUT/NAME at the previous
   // kept version with one atomic switch, records it, runs the deploy hook, and pauses

@@ -328,6 +328,45 @@ acme::Result<void> ensure_fleet_account(Session& s, Store& store, FleetStore& fl
   return acme::ok();
 }
 
+acme::Result<void> use_account_for_dry_run(Session& s, Store* store, const GlobalOptions& g) {
+  auto log = logger("account");
+  if (store != nullptr) {
+    ACME_ASSIGN(auto record, store->find_account(s.directory_url));
+    if (record && !record->account_url.empty() && ::access(record->key_path.c_str(), F_OK) == 0) {
+      ACME_ASSIGN(s.account_key, load_key(record->key_path));
+      s.client->set_account(*s.account_key, record->account_url);
+      log->info("dry run: account url={} (stored)", record->account_url);
+      return acme::ok();
+    }
+  }
+  const auto& dir_info = s.client->directory();
+  ACME_ASSIGN(auto eab, eab_from(g));
+  if (dir_info.external_account_required && !eab) {
+    return make_error(Errc::kInvalidInput,
+                      "the CA at " + s.directory_url +
+                          " requires External Account Binding (meta.externalAccountRequired): "
+                          "pass --eab-kid and --eab-hmac-key");
+  }
+  if (!dir_info.terms_of_service.empty() && !g.agree_tos) {
+    return make_error(Errc::kInvalidInput,
+                      "dry run without a stored account: the CA requires agreeing to its terms "
+                      "of service (" +
+                          dir_info.terms_of_service +
+                          ") for the temporary account: pass --agree-tos");
+  }
+  ACME_ASSIGN(auto key, acme::PrivateKey::generate(acme::KeyType::kEc256));
+  s.account_key = std::make_unique<acme::PrivateKey>(std::move(key));
+  acme::NewAccountOptions opts;
+  if (!g.email.empty()) opts.contact.push_back("mailto:" + g.email);
+  opts.terms_agreed = g.agree_tos;
+  ACME_CHECK(s.client->new_account(*s.account_key, opts, eab ? &*eab : nullptr));
+  log->info(
+      "dry run: no stored account for {}: registered a temporary one, url={} (its key is "
+      "kept in memory only)",
+      s.directory_url, s.client->account_url());
+  return acme::ok();
+}
+
 acme::Result<void> reregister_account(Session& s, Store& store, const GlobalOptions& g,
                                       const std::string& state_dir) {
   ACME_ASSIGN(auto lock, lock_accounts(state_dir));

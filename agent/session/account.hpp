@@ -27,6 +27,13 @@ acme::Result<void> ensure_account(Session& s, Store& store, const GlobalOptions&
 acme::Result<void> ensure_fleet_account(Session& s, Store& store, FleetStore& fleet,
                                         const GlobalOptions& g, const std::string& state_dir);
 
+// For a dry run (`--dry-run`), which writes nothing: the account recorded for this
+// directory when there is one (its key read, nothing taken or written, no lock file);
+// otherwise a throwaway account registered with a key that lives only in memory for this
+// run (the CA keeps it; acmectl does not). The terms and EAB rules of a real registration
+// apply. store may be null (no state dir yet).
+acme::Result<void> use_account_for_dry_run(Session& s, Store* store, const GlobalOptions& g);
+
 // The CA answered accountDoesNotExist for the stored account (a test CA restarted, a
 // staging reset): registers the same key again, once, under the account lock, and
 // records the new URL.

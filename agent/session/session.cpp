@@ -40,6 +40,13 @@ std::string absolute_path(const std::string& path) {
   return out;
 }
 
+std::string dry_run_directory(const std::string& directory_url) {
+  if (directory_url == "https://acme-v02.api.letsencrypt.org/directory") {
+    return "https://acme-staging-v02.api.letsencrypt.org/directory";
+  }
+  return directory_url;
+}
+
 std::string resolve_state_dir(const std::string& flag) {
   if (!flag.empty()) return absolute_path(flag);
   if (::geteuid() == 0) return "/var/lib/acmectl";

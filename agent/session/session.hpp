@@ -18,6 +18,9 @@ namespace agent {
 
 // Known directory names: "letsencrypt", "letsencrypt-staging"; anything else must be https.
 acme::Result<std::string> resolve_server(const std::string& server);
+// Where a dry run goes: a known CA's production directory is swapped for its staging one
+// (Let's Encrypt, like certbot's --dry-run); any other directory URL is used as it is.
+std::string dry_run_directory(const std::string& directory_url);
 // --state-dir, else /var/lib/acmectl for root, else $XDG_STATE_HOME/acmectl or
 // ~/.local/state/acmectl; always absolute (a relative --state-dir is taken from the
 // current directory once, so the stored paths work from anywhere later).

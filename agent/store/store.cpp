@@ -158,6 +158,13 @@ CREATE TABLE ca_health (
     R"sql(
 ALTER TABLE certificates ADD COLUMN outputs TEXT NOT NULL DEFAULT '{}';
 )sql",
+    R"sql(
+ALTER TABLE certificates ADD COLUMN reuse_key INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN csr_pem TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN chain_depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN chain_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN persist_until INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -251,6 +258,9 @@ Result<void> Store::migrate() {
                                      " is newer than this acmectl understands (" +
                                      std::to_string(kSchemaVersion) + ")");
   }
+  // Up to date: nothing is written (a dry run must leave the database byte-identical, and
+  // setting user_version again would bump the file's change counter).
+  if (version == kSchemaVersion) return exec("COMMIT");
   for (int v = version; v < kSchemaVersion; ++v) {
     if (auto r = exec(kMigrations[v]); !r) {
       (void)exec("ROLLBACK");
@@ -316,7 +326,8 @@ constexpr const char* kCertColumns =
     "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
     "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
     "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
-    "renew_before_days, preferred_chain, origin, managed, profile, issued_by, outputs";
+    "renew_before_days, preferred_chain, origin, managed, profile, issued_by, outputs, "
+    "reuse_key, csr_pem, chain_depth, chain_bytes, persist_until";
 
 // The `outputs` column: extra output files, {"pkcs12": true, "pkcs12_password_file": F}.
 std::string outputs_json(const CertificateRecord& c) {
@@ -374,6 +385,11 @@ CertificateRecord read_cert(sqlite3_stmt* s) {
   c.profile = col_text(s, 29);
   c.issued_by = col_text(s, 30);
   read_outputs(col_text(s, 31), c);
+  c.reuse_key = sqlite3_column_int(s, 32) != 0;
+  c.csr_pem = col_text(s, 33);
+  c.chain_depth = sqlite3_column_int(s, 34);
+  c.chain_bytes = sqlite3_column_int64(s, 35);
+  c.persist_until = sqlite3_column_int64(s, 36);
   return c;
 }
 
@@ -405,7 +421,7 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
       std::string("INSERT INTO certificates(") + kCertColumns +
       ", created_at, updated_at) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
       "challenge=excluded.challenge, http01_listen=excluded.http01_listen, "
       "webroot=excluded.webroot, out_dir=excluded.out_dir, server=excluded.server, "
@@ -421,6 +437,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "preferred_chain=excluded.preferred_chain, origin=excluded.origin, "
       "managed=excluded.managed, profile=excluded.profile, issued_by=excluded.issued_by, "
       "outputs=excluded.outputs, "
+      "reuse_key=excluded.reuse_key, csr_pem=excluded.csr_pem, chain_depth=excluded.chain_depth, "
+      "chain_bytes=excluded.chain_bytes, persist_until=excluded.persist_until, "
       "updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -456,6 +474,11 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   bind_value(s.get(), i++, c.profile);
   bind_value(s.get(), i++, c.issued_by);
   bind_value(s.get(), i++, outputs_json(c));
+  bind_value(s.get(), i++, c.reuse_key ? 1 : 0);
+  bind_value(s.get(), i++, c.csr_pem);
+  bind_value(s.get(), i++, c.chain_depth);
+  bind_value(s.get(), i++, c.chain_bytes);
+  bind_value(s.get(), i++, c.persist_until);
   const int64_t now = unix_now();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -469,7 +492,7 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
                               "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
                               "challenge_settings=?, ca_bundle=?, renew_before_days=?, "
                               "preferred_chain=?, origin=?, managed=?, profile=?, outputs=?, "
-                              "updated_at=?") +
+                              "reuse_key=?, csr_pem=?, persist_until=?, updated_at=?") +
                           (due_now ? ", next_check=0" : "") + " WHERE name=?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
@@ -489,6 +512,9 @@ Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool
   bind_value(s.get(), i++, c.managed ? 1 : 0);
   bind_value(s.get(), i++, c.profile);
   bind_value(s.get(), i++, outputs_json(c));
+  bind_value(s.get(), i++, c.reuse_key ? 1 : 0);
+  bind_value(s.get(), i++, c.csr_pem);
+  bind_value(s.get(), i++, c.persist_until);
   bind_value(s.get(), i++, unix_now());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");
@@ -603,7 +629,7 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
               "SELECT name, serial, not_before, not_after, ari_chosen_time, "
               "last_success, consecutive_failures, hook_pending, renewals_success, "
               "renewals_failure, hooks_success, hooks_failure, revoked_serial, renew_before_days, "
-              "issued_by FROM certificates"));
+              "issued_by, persist_until FROM certificates"));
   // A plain table scan, sorted here: "ORDER BY name" walks the name index and seeks into
   // the table once per row, which made this query ~75% of a 100,000-certificate scrape.
   std::vector<CertificateMetrics> out;
@@ -626,6 +652,7 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
     m.revoked = !m.serial.empty() && col_text(st, 12) == m.serial;
     m.renew_before_days = sqlite3_column_int(st, 13);
     m.issued_by = col_text(st, 14);
+    m.persist_until = sqlite3_column_int64(st, 15);
     out.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return db_error(db_.get(), "read metrics");

@@ -60,6 +60,11 @@ struct CertificateRecord {
   // Extra outputs beside the PEM files (stored as one JSON column, `outputs`):
   bool pkcs12 = false;               // also OUT/NAME/certificate.p12 (0600)
   std::string pkcs12_password_file;  // its password (first line); "": empty password
+  bool reuse_key = false;            // renewals keep the installed private key (DANE/TLSA pins)
+  std::string csr_pem;               // the user's CSR (--csr): every order finalizes with it
+  int chain_depth = 0;               // certificates in the installed chain, the leaf included
+  int64_t chain_bytes = 0;           // their DER sizes summed (what a TLS handshake carries)
+  int64_t persist_until = 0;         // dns-persist-01: the record's persistUntil (0: none)
   // The installed certificate is the revoked one: it must be replaced now.
   bool revoked() const { return !serial.empty() && revoked_serial == serial; }
 };
@@ -81,6 +86,7 @@ struct CertificateMetrics {
   bool revoked = false;       // the installed certificate was revoked
   int renew_before_days = 0;  // 0: the agent's
   std::string issued_by;      // directory URL of the issuing CA ("" before any issue)
+  int64_t persist_until = 0;  // dns-persist-01 record's persistUntil (0: none or not persist)
 };
 
 // How a CA has been answering, shared by every certificate (pipeline/ca_choice.hpp).

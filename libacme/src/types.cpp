@@ -206,6 +206,11 @@ Result<Directory> parse_directory(const json& j) {
         if (v.is_string()) d.caa_identities.push_back(v.get<std::string>());
       }
     }
+    if (auto c = m->find("issuerDomainNames"); c != m->end() && c->is_array()) {
+      for (const auto& v : *c) {
+        if (v.is_string()) d.issuer_domain_names.push_back(v.get<std::string>());
+      }
+    }
     if (auto e = m->find("externalAccountRequired"); e != m->end() && e->is_boolean()) {
       d.external_account_required = e->get<bool>();
     }
@@ -238,6 +243,11 @@ Result<Challenge> parse_challenge(const json& j) {
   c.type = str(j, "type");
   c.url = str(j, "url");
   c.token = str(j, "token");
+  if (auto n = j.find("issuerDomainNames"); n != j.end() && n->is_array()) {
+    for (const auto& v : *n) {
+      if (v.is_string()) c.issuer_domain_names.push_back(v.get<std::string>());
+    }
+  }
   c.error = problem_member(j, "error");
   if (c.type.empty()) return missing("challenge", "type");
   if (c.url.empty()) return missing("challenge", "url");

@@ -40,7 +40,7 @@ assert_eq "$got" "register rollover" "acmectl --state-dir /x account r<TAB>"
 got=$(complete_words acmectl issue --key-type rsa | sort | paste -sd' ')
 assert_eq "$got" "rsa2048 rsa3072 rsa4096" "issue --key-type rsa<TAB>"
 got=$(complete_words acmectl issue -d a.test --challenge '' | sort | paste -sd' ')
-assert_eq "$got" "dns-01 http-01" "issue --challenge <TAB>"
+assert_eq "$got" "dns-01 dns-persist-01 http-01 tls-alpn-01" "issue --challenge <TAB>"
 got=$(complete_words acmectl gen nginx --balance '' | sort | paste -sd' ')
 assert_eq "$got" "ip_hash least_conn round_robin" "gen nginx --balance <TAB>"
 got=$(complete_words acmectl issue --force | sort | paste -sd' ')

@@ -39,6 +39,8 @@ struct Directory {
   std::string terms_of_service;
   std::string website;
   std::vector<std::string> caa_identities;
+  // draft-ietf-acme-dns-persist meta.issuerDomainNames (dns-persist-01 records name one).
+  std::vector<std::string> issuer_domain_names;
   bool external_account_required = false;
   // draft-ietf-acme-profiles meta.profiles: name -> human-readable description.
   std::map<std::string, std::string> profiles;
@@ -55,7 +57,8 @@ struct Challenge {
   std::string type;  // "http-01", "dns-01", ...
   std::string url;
   ChallengeStatus status = ChallengeStatus::kPending;
-  std::string token;
+  std::string token;                             // none for dns-persist-01
+  std::vector<std::string> issuer_domain_names;  // dns-persist-01
   std::optional<Problem> error;
 };
 
