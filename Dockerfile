@@ -12,7 +12,7 @@ RUN apt-get update \
        build-essential cmake pkg-config ca-certificates \
        libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libc-ares-dev libsqlite3-dev \
        libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev \
-       libldns-dev \
+       libldns-dev libpq-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -24,7 +24,7 @@ FROM debian:12.11-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        ca-certificates curl \
-       libssl3 libcurl4 libspdlog1.10 libfmt9 libtomlplusplus3 libcpp-httplib0.11 \
+       libssl3 libcurl4 libspdlog1.10 libfmt9 libtomlplusplus3 libcpp-httplib0.11 libpq5 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10002 acmectl \
     && useradd --system --uid 10002 --gid acmectl --home-dir /var/lib/acmectl \

@@ -390,6 +390,8 @@ int run_show(const GlobalOptions& g, const ShowCmdOptions& o, int renew_before_d
                                 {"status", st.status},
                                 {"next_renewal", st.next_renewal ? rfc3339(st.next_renewal) : ""},
                                 {"next_renewal_reason", st.next_reason},
+                                {"planned_renewal",
+                                 st.planned_renewal ? rfc3339(st.planned_renewal) : ""},
                                 {"consecutive_failures", c.consecutive_failures},
                                 {"last_error", c.last_error},
                                 {"deploy_hook", c.deploy_hook},

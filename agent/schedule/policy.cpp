@@ -61,8 +61,11 @@ std::chrono::seconds failure_backoff(int consecutive_failures,
     const auto i = static_cast<size_t>(consecutive_failures - 1);
     delay = seconds(i < std::size(kLadder) ? kLadder[i] : 86400);
     // The ladder was made for 90-day certificates; a short-lived (or nearly expired) one
-    // retries at least ten times in what it has left.
-    if (remaining) delay = std::min(delay, std::max(kMinBackoff, *remaining / 10));
+    // retries at least ten times in what it has left. One already expired gains nothing
+    // from hammering a failing CA every few seconds: it keeps the ladder.
+    if (remaining && *remaining > seconds(0)) {
+      delay = std::min(delay, std::max(kMinBackoff, *remaining / 10));
+    }
   }
   if (retry_after && *retry_after > delay) delay = *retry_after;
   return delay;

@@ -109,7 +109,7 @@ done
 log "prometheus PID $PROM_PID on $PROM"
 
 n=$(curl -s "$PROM/api/v1/rules" | jq '[.data.groups[].rules[]] | length')
-assert_eq "$n" 8 "rules loaded by prometheus (7 generated + 1 e2e)"
+assert_eq "$n" 9 "rules loaded by prometheus (8 generated + 1 e2e)"
 ok "prometheus loaded the generated rules"
 
 # query EXPR: the first value of an instant query (empty when no result).

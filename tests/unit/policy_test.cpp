@@ -174,9 +174,9 @@ TEST_CASE("policy: the failure backoff is capped by the remaining lifetime") {
   CHECK(agent::failure_backoff(4, std::nullopt, hours(72)) == seconds(72 * 360));
   // A 90-day certificate with 30 days left: the ladder as it was.
   CHECK(agent::failure_backoff(4, std::nullopt, hours(24 * 30)) == hours(24));
-  // Minutes left: at least kMinBackoff apart; expired: kMinBackoff.
+  // Minutes left: at least kMinBackoff apart; expired: the ladder (no hammering a failing CA).
   CHECK(agent::failure_backoff(2, std::nullopt, seconds(60)) == agent::kMinBackoff);
-  CHECK(agent::failure_backoff(2, std::nullopt, seconds(-5)) == agent::kMinBackoff);
+  CHECK(agent::failure_backoff(2, std::nullopt, seconds(-5)) == minutes(10));
   CHECK(agent::failure_backoff(2, std::nullopt, seconds(300)) == seconds(30));
   // The CA's Retry-After still wins.
   CHECK(agent::failure_backoff(2, seconds(3600), seconds(300)) == seconds(3600));
