@@ -19,11 +19,11 @@
 namespace agent {
 
 using acme::Errc;
+using acme::make_error;
 using cli::fail;
 using cli::kExitFailure;
 using cli::kExitOk;
 using cli::usage_fail;
-using acme::make_error;
 
 bool add_fleet_to_list(const GlobalOptions& g, nlohmann::json* json_out) {
   auto settings = fleet_settings(g.config);

@@ -54,7 +54,8 @@ TEST_CASE("store: a database from a newer acmectl is refused, not damaged") {
   sqlite3_close(raw);
   auto s = agent::Store::open(path);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message == "store: schema version 99 is newer than this acmectl understands (10)");
+  CHECK(s.error().message ==
+        "store: schema version 99 is newer than this acmectl understands (10)");
 }
 
 TEST_CASE("store: accounts, certificates, orders and events round-trip") {
