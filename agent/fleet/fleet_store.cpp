@@ -1,6 +1,5 @@
 #include "fleet/fleet_store.hpp"
 
-#include <libpq-fe.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <mutex>
 
 #include "deploy/files.hpp"
+#include "fleet/libpq.hpp"
 #include "log/log.hpp"
 
 namespace agent {
@@ -30,12 +30,12 @@ std::string redact_url(const std::string& url) {
 namespace {
 
 struct ResultFree {
-  void operator()(PGresult* r) const noexcept { PQclear(r); }
+  void operator()(PGresult* r) const noexcept { pq::fn().PQclear(r); }
 };
 using PgResult = std::unique_ptr<PGresult, ResultFree>;
 
 struct ConnFree {
-  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+  void operator()(PGconn* c) const noexcept { pq::fn().PQfinish(c); }
 };
 
 // Migrations of the shared schema: entry i takes it from version i to i+1. Never edit a
@@ -113,7 +113,7 @@ struct FleetStore::Impl {
   bool listening = false;
 
   acme::Error conn_error(const std::string& what) const {
-    std::string msg = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    std::string msg = conn ? pq::fn().PQerrorMessage(conn.get()) : "out of memory";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     for (char& c : msg) {
       if (c == '\n') c = ' ';
@@ -127,16 +127,17 @@ struct FleetStore::Impl {
     const char* values[] = {settings.url.c_str(), password.empty() ? nullptr : password.c_str(),
                             "5", "acmectl", nullptr};
     if (password.empty()) keys[1] = nullptr;  // stop the list there: libpq reads PGPASSFILE
-    conn.reset(PQconnectdbParams(keys, values, 1));
-    if (!conn || PQstatus(conn.get()) != CONNECTION_OK) return conn_error("cannot connect");
+    conn.reset(pq::fn().PQconnectdbParams(keys, values, 1));
+    if (!conn || pq::fn().PQstatus(conn.get()) != CONNECTION_OK)
+      return conn_error("cannot connect");
     listening = false;
     // Quiet NOTICEs ("relation already exists") out of stderr.
-    PQsetNoticeProcessor(
+    pq::fn().PQsetNoticeProcessor(
         conn.get(), [](void*, const char*) {}, nullptr);
     return acme::ok();
   }
 
-  bool broken() const { return !conn || PQstatus(conn.get()) != CONNECTION_OK; }
+  bool broken() const { return !conn || pq::fn().PQstatus(conn.get()) != CONNECTION_OK; }
 
   acme::Result<void> ensure() {
     if (!broken()) return acme::ok();
@@ -152,15 +153,17 @@ struct FleetStore::Impl {
     std::vector<const char*> p;
     for (const auto& s : params) p.push_back(s.c_str());
     // Without parameters PQexec, which also runs a multi-statement migration.
-    PgResult r(p.empty() ? PQexec(conn.get(), sql.c_str())
-                         : PQexecParams(conn.get(), sql.c_str(), static_cast<int>(p.size()),
-                                        nullptr, p.data(), nullptr, nullptr, 0));
-    const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    PgResult r(p.empty()
+                   ? pq::fn().PQexec(conn.get(), sql.c_str())
+                   : pq::fn().PQexecParams(conn.get(), sql.c_str(), static_cast<int>(p.size()),
+                                           nullptr, p.data(), nullptr, nullptr, 0));
+    const auto st = r ? pq::fn().PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
     if (broken() && retry) {
       if (auto c = connect(); c) return run(sql, params, false);
     }
-    std::string msg = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn.get());
+    std::string msg =
+        r ? pq::fn().PQresultErrorMessage(r.get()) : pq::fn().PQerrorMessage(conn.get());
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     for (char& c : msg) {
       if (c == '\n') c = ' ';
@@ -188,10 +191,10 @@ struct FleetStore::Impl {
                      {}, false));
       ACME_ASSIGN(auto v, run("SELECT version FROM acmectl_fleet_schema", {}, false));
       int version = 0;
-      if (PQntuples(v.get()) == 0) {
+      if (pq::fn().PQntuples(v.get()) == 0) {
         ACME_CHECK(run("INSERT INTO acmectl_fleet_schema(version) VALUES (0)", {}, false));
       } else {
-        version = std::atoi(PQgetvalue(v.get(), 0, 0));
+        version = std::atoi(pq::fn().PQgetvalue(v.get(), 0, 0));
       }
       if (version > kFleetSchemaVersion) {
         return make_error(Errc::kIo, "fleet store: schema version " + std::to_string(version) +
@@ -212,11 +215,11 @@ struct FleetStore::Impl {
 namespace {
 
 std::string text(const PgResult& r, int row, int col) {
-  return std::string(PQgetvalue(r.get(), row, col),
-                     static_cast<size_t>(PQgetlength(r.get(), row, col)));
+  return std::string(pq::fn().PQgetvalue(r.get(), row, col),
+                     static_cast<size_t>(pq::fn().PQgetlength(r.get(), row, col)));
 }
 int64_t integer(const PgResult& r, int row, int col) {
-  return std::strtoll(PQgetvalue(r.get(), row, col), nullptr, 10);
+  return std::strtoll(pq::fn().PQgetvalue(r.get(), row, col), nullptr, 10);
 }
 std::string aad_of(const std::string& name, int64_t version) {
   return "acmectl-version\n" + name + "\n" + std::to_string(version);
@@ -245,6 +248,7 @@ acme::Result<std::unique_ptr<FleetStore>> FleetStore::open(const FleetSettings& 
                       "[store] kek_file is required with a PostgreSQL store (the private keys "
                       "in the database are sealed with it)");
   }
+  ACME_CHECK(pq::load());
   std::unique_ptr<FleetStore> f(new FleetStore(s));
   ACME_ASSIGN(auto kek, Kek::load(s.kek_file));
   f->kek_ = std::move(kek);
@@ -259,7 +263,7 @@ acme::Result<std::unique_ptr<FleetStore>> FleetStore::open(const FleetSettings& 
       "INSERT INTO fleet_meta(key, value) VALUES ('kek_id', $1) ON CONFLICT (key) DO NOTHING",
       {f->kek_->id()}));
   ACME_ASSIGN(auto r, f->impl_->run("SELECT value FROM fleet_meta WHERE key = 'kek_id'", {}));
-  const std::string fleet_id = PQntuples(r.get()) > 0 ? text(r, 0, 0) : "";
+  const std::string fleet_id = pq::fn().PQntuples(r.get()) > 0 ? text(r, 0, 0) : "";
   if (fleet_id != f->kek_->id()) {
     f->kek_mismatch_ = "the key-encryption key in " + s.kek_file + " (id " + f->kek_->id() +
                        ") is not the fleet's (id " + fleet_id +
@@ -270,8 +274,8 @@ acme::Result<std::unique_ptr<FleetStore>> FleetStore::open(const FleetSettings& 
 
 int FleetStore::schema_version() {
   auto r = impl_->run("SELECT version FROM acmectl_fleet_schema", {});
-  if (!r || PQntuples(r->get()) == 0) return -1;
-  return std::atoi(PQgetvalue(r->get(), 0, 0));
+  if (!r || pq::fn().PQntuples(r->get()) == 0) return -1;
+  return std::atoi(pq::fn().PQgetvalue(r->get(), 0, 0));
 }
 
 acme::Result<std::optional<int64_t>> FleetStore::try_lease(const std::string& name) {
@@ -286,7 +290,7 @@ acme::Result<std::optional<int64_t>> FleetStore::try_lease(const std::string& na
                          "WHERE leases.expires_at < now() OR leases.holder = excluded.holder "
                          "RETURNING generation",
                          {name, settings_.agent_id, std::to_string(settings_.lease_seconds)}));
-  if (PQntuples(r.get()) == 0) return std::optional<int64_t>();
+  if (pq::fn().PQntuples(r.get()) == 0) return std::optional<int64_t>();
   return std::optional<int64_t>(integer(r, 0, 0));
 }
 
@@ -305,7 +309,7 @@ acme::Result<std::vector<FleetLease>> FleetStore::leases() {
                                  "FROM leases ORDER BY cert_name",
                                  {}));
   std::vector<FleetLease> out;
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
+  for (int i = 0; i < pq::fn().PQntuples(r.get()); ++i) {
     out.push_back(
         {text(r, i, 0), text(r, i, 1), integer(r, i, 2), integer(r, i, 3), text(r, i, 4) == "t"});
   }
@@ -317,7 +321,7 @@ acme::Result<std::optional<FleetVersion>> FleetStore::latest(const std::string& 
                                  "FROM versions WHERE cert_name = $1 "
                                  "ORDER BY version DESC LIMIT 1",
                                  {name}));
-  if (PQntuples(r.get()) == 0) return std::optional<FleetVersion>();
+  if (pq::fn().PQntuples(r.get()) == 0) return std::optional<FleetVersion>();
   FleetVersion v;
   v.cert_name = name;
   v.version = integer(r, 0, 0);
@@ -335,7 +339,7 @@ acme::Result<std::optional<FleetVersion>> FleetStore::fetch_latest(const std::st
                          "chain_pem, fullchain_pem, key_sealed, kek_id FROM versions "
                          "WHERE cert_name = $1 ORDER BY version DESC LIMIT 1",
                          {name}));
-  if (PQntuples(r.get()) == 0) return std::optional<FleetVersion>();
+  if (pq::fn().PQntuples(r.get()) == 0) return std::optional<FleetVersion>();
   FleetVersion v;
   v.cert_name = name;
   v.version = integer(r, 0, 0);
@@ -366,7 +370,8 @@ acme::Result<std::vector<std::pair<std::string, int64_t>>> FleetStore::latest_ve
   ACME_ASSIGN(auto r,
               impl_->run("SELECT cert_name, max(version) FROM versions GROUP BY cert_name", {}));
   std::vector<std::pair<std::string, int64_t>> out;
-  for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(text(r, i, 0), integer(r, i, 1));
+  for (int i = 0; i < pq::fn().PQntuples(r.get()); ++i)
+    out.emplace_back(text(r, i, 0), integer(r, i, 1));
   return out;
 }
 
@@ -379,9 +384,9 @@ acme::Result<int64_t> FleetStore::publish(const std::string& name, int64_t gener
     ACME_ASSIGN(auto l, impl_->run("SELECT holder, generation, expires_at > now() FROM leases "
                                    "WHERE cert_name = $1 FOR UPDATE",
                                    {name}, false));
-    if (PQntuples(l.get()) == 0 || text(l, 0, 0) != settings_.agent_id ||
+    if (pq::fn().PQntuples(l.get()) == 0 || text(l, 0, 0) != settings_.agent_id ||
         integer(l, 0, 1) != generation || text(l, 0, 2) != "t") {
-      const std::string holder = PQntuples(l.get()) == 0 ? "nobody" : text(l, 0, 0);
+      const std::string holder = pq::fn().PQntuples(l.get()) == 0 ? "nobody" : text(l, 0, 0);
       return make_error(Errc::kCancelled,
                         "lost the lease on " + name + " (now held by " + holder +
                             "): the certificate just obtained is not published or installed");
@@ -421,7 +426,7 @@ acme::Result<std::vector<FleetInstall>> FleetStore::installs() {
                                  "ORDER BY cert_name, host",
                                  {}));
   std::vector<FleetInstall> out;
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
+  for (int i = 0; i < pq::fn().PQntuples(r.get()); ++i) {
     out.push_back(
         {text(r, i, 0), text(r, i, 1), integer(r, i, 2), text(r, i, 3), integer(r, i, 4)});
   }
@@ -447,7 +452,7 @@ acme::Result<void> FleetStore::delete_token(const std::string& token) {
 acme::Result<std::optional<std::string>> FleetStore::find_token(const std::string& token) {
   ACME_ASSIGN(auto r,
               impl_->run("SELECT key_authorization FROM http01_tokens WHERE token = $1", {token}));
-  if (PQntuples(r.get()) == 0) return std::optional<std::string>();
+  if (pq::fn().PQntuples(r.get()) == 0) return std::optional<std::string>();
   return std::optional<std::string>(text(r, 0, 0));
 }
 
@@ -467,7 +472,7 @@ acme::Result<std::optional<FleetAccount>> FleetStore::find_account(
   ACME_ASSIGN(auto r, impl_->run("SELECT key_sealed, kek_id, account_url, contact FROM accounts "
                                  "WHERE directory_url = $1",
                                  {directory_url}));
-  if (PQntuples(r.get()) == 0) return std::optional<FleetAccount>();
+  if (pq::fn().PQntuples(r.get()) == 0) return std::optional<FleetAccount>();
   if (text(r, 0, 1) != kek_->id()) {
     return make_error(Errc::kCrypto, "the fleet's account key for " + directory_url +
                                          " is sealed with key-encryption key " + text(r, 0, 1) +
@@ -508,17 +513,17 @@ acme::Result<std::vector<std::string>> FleetStore::wait_notify(int timeout_ms) {
   std::vector<std::string> names;
   PGconn* c = impl_->conn.get();
   auto drain = [&] {
-    while (PGnotify* n = PQnotifies(c)) {
+    while (PGnotify* n = pq::fn().PQnotifies(c)) {
       names.emplace_back(n->extra);
-      PQfreemem(n);
+      pq::fn().PQfreemem(n);
     }
   };
   drain();
   if (!names.empty()) return names;
-  pollfd p{PQsocket(c), POLLIN, 0};
+  pollfd p{pq::fn().PQsocket(c), POLLIN, 0};
   const int rc = ::poll(&p, 1, timeout_ms);
   if (rc > 0) {
-    if (PQconsumeInput(c) != 1) {
+    if (pq::fn().PQconsumeInput(c) != 1) {
       impl_->listening = false;
       return impl_->conn_error("waiting for notifications");
     }
