@@ -55,6 +55,11 @@ ACMECTL_DEB_PACKAGES=(
   lego
   # the agent's HTML status page is checked in a real browser (tests/integration/status_page.sh)
   chromium
+  # the Debian package (cpack -G DEB; dpkg-shlibdeps computes Depends) and its install
+  # test in a fresh Debian 12 root (tests/integration/deb_install.sh); man -w
+  dpkg-dev
+  debootstrap
+  man-db
   # fuzzing (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer, llvm-symbolizer for reports
   clang-14
   libclang-rt-14-dev

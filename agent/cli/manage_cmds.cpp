@@ -263,10 +263,29 @@ std::string issuer_of(const CertificateRecord& c) {
 }  // namespace
 
 int run_list(const GlobalOptions& g, int renew_before_days) {
+  // A fresh install (no store yet) or a store whose certificates were all deleted:
+  // nothing recorded is an answer, not an error.
+  const auto say_none = [&g] {
+    std::cout << "no certificates recorded in " << resolve_state_dir(g.state_dir)
+              << " yet (acmectl issue -d NAME)\n";
+  };
+  if (!store_exists(g)) {
+    if (g.json) {
+      std::cout << "[]\n";
+    } else {
+      say_none();
+    }
+    return kExitOk;
+  }
   auto store = open_existing_store(g);
   if (!store) return fail(store.error());
   auto all = (*store)->list_certificates();
   if (!all) return fail(all.error());
+  if (all->empty() && !g.json) {
+    say_none();
+    std::cout.flush();
+    return add_fleet_to_list(g, nullptr) ? kExitOk : kExitFailure;
+  }
   const int64_t now = unix_now();
   std::vector<CertificateStatus> status;
   std::vector<std::string> issuers;

@@ -210,6 +210,8 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "RestartSec=10s\n"
       "WatchdogSec=5min\n"
       "TimeoutStopSec=60s\n"
+      "User=acmectl\n"
+      "Group=acmectl\n"
       "StateDirectory=acmectl\n"
       "StateDirectoryMode=0700\n"
       "ConfigurationDirectory=acmectl\n"
@@ -231,8 +233,9 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "[Service]\n"
       "Type=oneshot\n"
       "ExecStart=" +
-      acmectl + " renew\n" + env_and_state + "UMask=0077\n" + kHardeningHead +
-      std::string("ReadWritePaths=/etc/acmectl\n") + extra_rw + sandbox("CAP_NET_BIND_SERVICE");
+      acmectl + " renew\n" + "User=acmectl\nGroup=acmectl\n" + env_and_state + "UMask=0077\n" +
+      kHardeningHead + std::string("ReadWritePaths=/etc/acmectl\n") + extra_rw +
+      sandbox("CAP_NET_BIND_SERVICE");
 
   std::string timer =
       "[Unit]\n"

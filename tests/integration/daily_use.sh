@@ -36,8 +36,15 @@ expect_rc 0 renew -q --state-dir "$state"
 [[ ! -s "$OUT_FILE" && ! -s "$ERR_FILE" ]] || fail "renew -q on a fresh install printed something"
 expect_rc 0 renew --json --state-dir "$state"
 assert_eq "$(cat "$OUT_FILE")" "[]" "renew --json on a fresh install"
+# list on a fresh install: one short line (not an error), [] with --json.
+expect_rc 0 list --state-dir "$state"
+assert_eq "$(cat "$OUT_FILE")" "no certificates recorded in $state yet (acmectl issue -d NAME)" \
+  "list on a fresh install"
+[[ ! -s "$ERR_FILE" ]] || fail "list on a fresh install wrote to stderr: $(cat "$ERR_FILE")"
+expect_rc 0 list --json --state-dir "$state"
+assert_eq "$(cat "$OUT_FILE")" "[]" "list --json on a fresh install"
 assert_absent "$state"
-ok "renew on a fresh install: exit 0, nothing created; renew -q silent"
+ok "renew and list on a fresh install: exit 0, nothing created; renew -q silent; list --json []"
 
 # --help: own options, then the global ones once; examples, defaults, exit codes.
 expect_rc 0 issue --help

@@ -77,18 +77,19 @@ for key in $keys; do
 done
 ok "every config key ($(wc -w <<<"$keys")) is in acmectl.toml(5)"
 
-# cmake --install: share/man/man1/acmectl.1 and man5/acmectl.toml.5 (when this binary
-# comes from a CMake build tree).
+# cmake --install: share/man/man1/acmectl.1.gz and man5/acmectl.toml.5.gz, gzip'ed as
+# Debian's policy wants (when this binary comes from a CMake build tree).
 build=$(cd "$(dirname "$ACMECTL")/.." && pwd)
 if [[ -f "$build/CMakeCache.txt" && -f "$build/docs-generated/acmectl.1" ]]; then
   cmake --install "$build" --prefix "$TMP/prefix" >/dev/null || fail "cmake --install failed"
-  cmp -s "$TMP/prefix/share/man/man1/acmectl.1" "$TMP/acmectl.1" ||
-    fail "installed acmectl.1 differs from __man 1 (rebuild the acmectl_docs target?)"
-  assert_file "$TMP/prefix/share/man/man5/acmectl.toml.5"
+  cmp -s <(gzip -dc "$TMP/prefix/share/man/man1/acmectl.1.gz") "$TMP/acmectl.1" ||
+    fail "installed acmectl.1.gz differs from __man 1 (rebuild the acmectl_docs target?)"
+  cmp -s <(gzip -dc "$TMP/prefix/share/man/man5/acmectl.toml.5.gz") <("$ACMECTL" __man 5) ||
+    fail "installed acmectl.toml.5.gz differs from __man 5"
   found=$(MANPATH="$TMP/prefix/share/man" man -w acmectl) || fail "man -w acmectl finds nothing"
-  assert_eq "$found" "$TMP/prefix/share/man/man1/acmectl.1" "man -w acmectl"
+  assert_eq "$found" "$TMP/prefix/share/man/man1/acmectl.1.gz" "man -w acmectl"
   assert_file "$TMP/prefix/share/bash-completion/completions/acmectl"
-  ok "cmake --install: man1/acmectl.1, man5/acmectl.toml.5, completions; man -w finds it"
+  ok "cmake --install: man1/acmectl.1.gz, man5/acmectl.toml.5.gz, completions; man -w finds it"
 else
   log "SKIP install check: $build is not a build tree with docs-generated/ (build target acmectl_docs)"
 fi

@@ -116,6 +116,8 @@ TEST_CASE("systemd: the agent's units") {
             "\nExecStart=/usr/bin/acmectl agent --config /etc/acmectl/acmectl.toml\n"));
   CHECK(has((*r)[1].second, "\nType=oneshot\nExecStart=/usr/bin/acmectl renew\n"));
   CHECK(has((*r)[2].second, "\nUnit=acmectl-renew.service\n"));
+  CHECK(has((*r)[0].second, "\nUser=acmectl\nGroup=acmectl\n"));  // the package's system user
+  CHECK(has((*r)[1].second, "\nUser=acmectl\nGroup=acmectl\n"));
 
   AgentUnitOptions o;
   o.acmectl = "/usr/local/bin/acmectl";
