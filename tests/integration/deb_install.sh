@@ -77,6 +77,8 @@ assert_match "$depends" '(^|, )libc6 \(>= [0-9.]+\)' "Depends computed by dpkg-s
 assert_match "$depends" '(^|, )libssl3( |,|$)' "Depends computed by dpkg-shlibdeps"
 assert_match "$depends" '(^|, )passwd(,|$)' "Depends (useradd in postinst)"
 assert_match "$(dpkg-deb -f "$deb" Recommends)" '(^|, )libpq5(,|$)' "Recommends"
+# libpq is loaded at run time, only for a PostgreSQL store: Recommends, never Depends.
+[[ ! "$depends" =~ (^|[ ,])libpq5([ ,]|$) ]] || fail "libpq5 is in Depends (acmectl links libpq again?): $depends"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$TMP/contents"
 for f in /usr/bin/acmectl /usr/lib/systemd/system/acmectl-agent.service \
   /usr/lib/systemd/system/acmectl-renew.service /usr/lib/systemd/system/acmectl-renew.timer \
