@@ -55,22 +55,28 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::vector<double> ms;
+  std::vector<double> ms, read_ms;  // the whole GET /, and its store read alone
   std::size_t bytes = 0;
+  const auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+  };
   for (int r = 0; r < runs; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     auto certs = (*store)->list_certificates();
     if (!certs) return 1;
+    read_ms.push_back(since(t0));
     agent::metrics::StatusPageInput in;
     in.now = now;
     in.issuer = agent::metrics::issuer_from_files;
     const std::string page = agent::metrics::render_status_page(*certs, in);
     bytes = page.size();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(since(t0));
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("certificates=%d runs=%d page_bytes=%zu median_ms=%.1f max_ms=%.1f\n", n, runs, bytes,
-              ms[ms.size() / 2], ms.back());
+  std::sort(read_ms.begin(), read_ms.end());
+  std::printf(
+      "certificates=%d runs=%d page_bytes=%zu median_ms=%.1f max_ms=%.1f "
+      "store_read_median_ms=%.1f\n",
+      n, runs, bytes, ms[ms.size() / 2], ms.back(), read_ms[read_ms.size() / 2]);
   return 0;
 }
