@@ -167,6 +167,31 @@ assert_eq "$out" "[]" "acmectl list --json on a fresh install"
 out=$(as_acmectl acmectl renew 2>&1) || fail "acmectl renew on a fresh install (the timer's first runs) failed: $out"
 ok "as acmectl on the fresh state: list ('$listed'), list --json [] and renew exit 0"
 
+# The configuration as README's Install section writes it (0640 root:acmectl): the
+# services, as acmectl, read it from its default path.
+cat >"$root/etc/acmectl/acmectl.toml" <<'TOML'
+[acme]
+email = "ops@example.com"
+agree_tos = true
+
+[agent]
+renew_before_days = 20
+
+[defaults]
+out = "/etc/acmectl/live"
+TOML
+chown "0:$gid" "$root/etc/acmectl/acmectl.toml"
+chmod 0640 "$root/etc/acmectl/acmectl.toml"
+echo 'renew_before_days = "not a number"' >>"$root/etc/acmectl/acmectl.toml"
+if out=$(as_acmectl acmectl renew 2>&1); then
+  fail "renew as acmectl ignored a broken /etc/acmectl/acmectl.toml: $out"
+fi
+assert_match "$out" 'acmectl\.toml' "the error names the config file"
+sed -i '$d' "$root/etc/acmectl/acmectl.toml"
+out=$(as_acmectl acmectl renew 2>&1) || fail "renew as acmectl with /etc/acmectl/acmectl.toml failed: $out"
+out=$(as_acmectl acmectl list 2>&1) || fail "list as acmectl with /etc/acmectl/acmectl.toml failed: $out"
+ok "as acmectl: /etc/acmectl/acmectl.toml (0640 root:acmectl) is read (a broken one refused), renew and list exit 0"
+
 # 9. Reinstall keeps the user; purge keeps keys and state and says so.
 echo keep >"$root/var/lib/acmectl/marker"
 in_root apt-get install -y -q --reinstall "/tmp/$(basename "$deb")" >>"$TMP/apt.log" 2>&1 ||
