@@ -215,6 +215,7 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "StateDirectory=acmectl\n"
       "StateDirectoryMode=0700\n"
       "ConfigurationDirectory=acmectl\n"
+      "ConfigurationDirectoryMode=0750\n"
       "Environment=ACMECTL_STATE_DIR=/var/lib/acmectl\n"
       "UMask=0077\n\n"
       "# Hardening: the agent needs the network, its state, the certificate output directory\n"

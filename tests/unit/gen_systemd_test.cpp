@@ -117,6 +117,8 @@ TEST_CASE("systemd: the agent's units") {
   CHECK(has((*r)[1].second, "\nType=oneshot\nExecStart=/usr/bin/acmectl renew\n"));
   CHECK(has((*r)[2].second, "\nUnit=acmectl-renew.service\n"));
   CHECK(has((*r)[0].second, "\nUser=acmectl\nGroup=acmectl\n"));  // the package's system user
+  // /etc/acmectl as the package makes it (0750 root:acmectl): no mode warning at start.
+  CHECK(has((*r)[0].second, "\nConfigurationDirectory=acmectl\nConfigurationDirectoryMode=0750\n"));
   CHECK(has((*r)[1].second, "\nUser=acmectl\nGroup=acmectl\n"));
 
   AgentUnitOptions o;
