@@ -294,6 +294,15 @@ acme::Result<std::optional<int64_t>> FleetStore::try_lease(const std::string& na
   return std::optional<int64_t>(integer(r, 0, 0));
 }
 
+acme::Result<bool> FleetStore::extend_lease(const std::string& name, int64_t generation) {
+  ACME_ASSIGN(auto r, impl_->run("UPDATE leases SET expires_at = now() + make_interval(secs => $4) "
+                                 "WHERE cert_name = $1 AND holder = $2 AND generation = $3 "
+                                 "AND expires_at > now() RETURNING generation",
+                                 {name, settings_.agent_id, std::to_string(generation),
+                                  std::to_string(settings_.lease_seconds)}));
+  return pq::fn().PQntuples(r.get()) > 0;
+}
+
 acme::Result<void> FleetStore::release_lease(const std::string& name, int64_t generation) {
   // Expired at once (kept as a row: the generation keeps counting up).
   ACME_CHECK(

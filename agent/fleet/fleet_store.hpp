@@ -92,6 +92,10 @@ class FleetStore {
   // Takes the lease when it is free, expired or already ours: its generation, or nullopt
   // when another live agent holds it.
   acme::Result<std::optional<int64_t>> try_lease(const std::string& name);
+  // Heartbeat: pushes the expiry of our live lease (this generation) lease_seconds ahead.
+  // False when it is no longer ours (it lapsed and another agent took it, or it was
+  // released): then whatever this renewal obtains will not be published.
+  acme::Result<bool> extend_lease(const std::string& name, int64_t generation);
   acme::Result<void> release_lease(const std::string& name, int64_t generation);
   acme::Result<std::vector<FleetLease>> leases();
 

@@ -20,6 +20,7 @@
 #include "deploy/permissions.hpp"
 #include "events/notifier.hpp"
 #include "fleet/fleet_solver.hpp"
+#include "fleet/lease_keeper.hpp"
 #include "log/log.hpp"
 #include "pipeline/ca_choice.hpp"
 #include "pipeline/serve_check.hpp"
@@ -490,6 +491,8 @@ RunResult Pipeline::Impl::decide(CertificateRecord& rec, const RunOptions& optio
   if (!installed) {
     result = fleet_failure(name, installed.error());
   } else if (!*installed) {
+    // The heartbeat keeps the lease ours for as long as the renewal runs.
+    LeaseKeeper keeper(settings.fleet, name, lease_generation);
     result = obtain(rec);
   }
   (void)fs->release_lease(name, lease_generation);
