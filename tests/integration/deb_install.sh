@@ -27,12 +27,6 @@ command -v debootstrap >/dev/null || skip "debootstrap not installed (scripts/de
 command -v cpack >/dev/null || fail "cpack not found (cmake)"
 command -v dpkg-shlibdeps >/dev/null || fail "dpkg-shlibdeps not found (scripts/deps.sh installs dpkg-dev)"
 command -v systemd-analyze >/dev/null || fail "systemd-analyze not found (scripts/deps.sh installs systemd)"
-lib_init "$@"
-
-build=$(cd "$(dirname "$ACMECTL")/.." && pwd)
-[[ -f "$build/CPackConfig.cmake" ]] || fail "$build is not a configured build tree (no CPackConfig.cmake)"
-[[ -f "$build/docs-generated/acmectl.1.gz" ]] ||
-  fail "no man pages in $build/docs-generated (build the acmectl_docs target)"
 
 # The Debian mirror this machine uses for bookworm: ACMECTL_DEB_MIRROR, else the first
 # URI of a bookworm entry in /etc/apt/sources.list{,.d/*.list} or sources.list.d/*.sources.
@@ -51,7 +45,14 @@ fi
 [[ -n "$mirror" ]] || skip "no Debian 12 (bookworm) mirror in /etc/apt/sources.list* (set ACMECTL_DEB_MIRROR)"
 curl -fsS --max-time 15 -o /dev/null "${mirror%/}/dists/bookworm/Release" ||
   skip "mirror $mirror is not reachable (dists/bookworm/Release)"
+# Skipped above, before lib_init, so that a skip is not reported as a failure.
+lib_init "$@"
 log "mirror: $mirror"
+
+build=$(cd "$(dirname "$ACMECTL")/.." && pwd)
+[[ -f "$build/CPackConfig.cmake" ]] || fail "$build is not a configured build tree (no CPackConfig.cmake)"
+[[ -f "$build/docs-generated/acmectl.1.gz" ]] ||
+  fail "no man pages in $build/docs-generated (build the acmectl_docs target)"
 
 root=$TMP/root
 # Nothing is mounted into the root (dpkg, apt and useradd need no /proc for this
