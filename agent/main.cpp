@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
     if (!cfg) return usage_fail(cfg.error().to_string());
     renew.notify = cfg->notify;
     for (const auto& c : cfg->certificates) renew.serve_checks[c.name] = c.serve_check;
+    renew.sync_config = !cfg->path.empty();
+    renew.configured = cfg->certificates;
     return run_renew(*eff, renew);
   }
   if (rollback_cmd->parsed()) {

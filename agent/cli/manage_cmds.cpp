@@ -7,11 +7,13 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "acme/certificate.hpp"
 #include "base/file_lock.hpp"
 #include "cli/fleet_cmds.hpp"
 #include "config/config.hpp"
+#include "daemon/config_sync.hpp"
 #include "daemon/control.hpp"
 #include "deploy/files.hpp"
 #include "deploy/purge.hpp"
@@ -119,6 +121,19 @@ CLI::App* add_show_command(CLI::App& app, ShowCmdOptions& o) {
 }
 
 int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
+  // The timer's pass takes up the config's [[certificate]] list as the agent does at
+  // start: one never issued is issued now, one with new names reissued (a running agent
+  // owns its config: SIGHUP makes it re-read it).
+  std::set<std::string> reissue;
+  if (o.sync_config && !o.dry_run && !agent_listening(resolve_state_dir(g.state_dir))) {
+    GlobalOptions resolved = g;
+    resolved.state_dir = resolve_state_dir(g.state_dir);
+    auto store = open_store(resolved.state_dir);
+    if (!store) return fail(store.error());
+    auto synced = sync_configured_certificates(**store, o.configured, resolved);
+    if (!synced) return fail(synced.error());
+    reissue = std::move(synced->reissue);
+  }
   if (o.names.empty() && !store_exists(g)) {
     // A fresh install (the timer fires before the first issue): nothing to do.
     if (g.json) {
@@ -192,7 +207,7 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
     Pipeline pipeline(**store, events, settings);
     std::vector<std::string> renewed, failed;
     for (const auto& name : names) {
-      RunResult r = pipeline.run(name, RunOptions{o.force, true});
+      RunResult r = pipeline.run(name, RunOptions{o.force || reissue.count(name) > 0, true});
       if (r.installed) renewed.push_back(name);
       if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kHookFailed) {
         failed.push_back(name);

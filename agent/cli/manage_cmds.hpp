@@ -21,6 +21,10 @@ struct RenewCmdOptions {
   // From the config: [notify] and each certificate's served check (by name).
   NotifyConfig notify;
   std::map<std::string, ServeCheckConfig> serve_checks;
+  // The config file's [[certificate]] list, applied to the store before the pass (as the
+  // agent does at start) when a config file was read and no agent runs on the state dir.
+  bool sync_config = false;
+  std::vector<CertificateConfig> configured;
 };
 
 struct ShowCmdOptions {

@@ -113,6 +113,13 @@ acme::Result<int> control_listen(const std::string& state_dir) {
   return fd;
 }
 
+bool agent_listening(const std::string& state_dir) {
+  auto addr = socket_address(control_socket_path(state_dir));
+  if (!addr) return false;
+  const acme::UniqueFd conn(connect_to(*addr));
+  return conn.valid();
+}
+
 acme::Result<std::optional<std::vector<ControlReply>>> control_run(const std::string& state_dir,
                                                                    const ControlRequest& request) {
   using Out = std::optional<std::vector<ControlReply>>;

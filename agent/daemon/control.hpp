@@ -36,6 +36,9 @@ std::string control_socket_path(const std::string& state_dir);
 acme::Result<int> control_listen(const std::string& state_dir);
 
 // Client side: nullopt when no agent listens on STATE/agent.sock.
+// True when an agent answers on the control socket of state_dir.
+bool agent_listening(const std::string& state_dir);
+
 acme::Result<std::optional<std::vector<ControlReply>>> control_run(const std::string& state_dir,
                                                                    const ControlRequest& request);
 
