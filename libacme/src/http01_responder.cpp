@@ -27,6 +27,7 @@
 #include "acme/host_port.hpp"
 #include "acme/unique_fd.hpp"
 #include "http01_request.hpp"
+#include "poll_server.hpp"
 
 namespace acme {
 
@@ -104,106 +105,41 @@ struct Connection {
   std::size_t sent = 0;
 };
 
-Result<void> errno_error(const std::string& what) {
-  return make_error(Errc::kIo, "http-01 responder: " + what + ": " + std::strerror(errno));
-}
-
 }  // namespace
 
-struct Http01Responder::Impl {
+struct Http01Responder::Impl : detail::PollServer<Http01Responder::Impl, Connection> {
   Http01ResponderOptions options;
-  UniqueFd listen_fd;
-  UniqueFd wake_read, wake_write;
-  int port = 0;
-  std::thread thread;
   std::mutex mu;
   std::map<std::string, std::string, std::less<>> tokens;
   std::atomic<std::size_t> served{0};
-  std::atomic<std::size_t> dropped{0};
-  std::atomic<std::size_t> open{0};
-  std::vector<Connection> conns;  // event-loop thread only
-  SteadyClock::time_point accept_paused_until{};
 
-  void run() {
-    std::vector<pollfd> fds;
-    while (true) {
-      const auto now = SteadyClock::now();
-      expire(now);
-      fds.clear();
-      fds.push_back({wake_read.get(), POLLIN, 0});
-      // Out of descriptors (EMFILE): the listener stays readable, so it is left out of
-      // the poll set for a moment instead of spinning on accept().
-      const bool accepting = now >= accept_paused_until;
-      fds.push_back({listen_fd.get(), static_cast<short>(accepting ? POLLIN : 0), 0});
-      auto next = accepting ? now + std::chrono::seconds(60) : accept_paused_until;
-      for (const auto& c : conns) {
-        fds.push_back({c.fd.get(), static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
-        next = std::min(next, c.deadline);
-      }
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-      const int r =
-          ::poll(fds.data(), fds.size(),
-                 static_cast<int>(std::max<int64_t>(0, static_cast<int64_t>(wait.count()))));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return;  // EFAULT/EINVAL/ENOMEM: nothing sensible left to serve with
-      }
-      if (fds[0].revents != 0) return;
-      // Connections first (indices shift once new ones are appended or old ones removed).
-      for (std::size_t i = fds.size(); i-- > 2;) {
-        if (fds[i].revents == 0) continue;
-        if (!step(conns[i - 2], fds[i].revents)) close_at(i - 2);
-      }
-      if ((fds[1].revents & POLLIN) != 0) accept_all();
-    }
-  }
+  ~Impl() { stop(); }
 
-  void close_at(std::size_t i) {
-    if (i + 1 != conns.size()) std::swap(conns[i], conns.back());
-    conns.pop_back();
-    open.store(conns.size());
-  }
-
-  void expire(SteadyClock::time_point now) {
-    for (std::size_t i = conns.size(); i-- > 0;) {
-      if (conns[i].deadline <= now) {
-        dropped.fetch_add(1);
-        close_at(i);
-      }
-    }
-  }
-
-  void accept_all() {
-    while (true) {
-      UniqueFd fd(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-      if (!fd.valid()) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          accept_paused_until = SteadyClock::now() + std::chrono::milliseconds(100);
-        }
-        return;  // EAGAIN: nothing more; ECONNABORTED & co: the next readiness
-      }
-      if (conns.size() >= options.max_connections && !evict_oldest_reader()) continue;
-      Connection c;
-      c.fd = std::move(fd);
-      c.deadline = SteadyClock::now() + options.request_deadline;
-      conns.push_back(std::move(c));
-      open.store(conns.size());
-    }
+  std::optional<Connection> adopt(UniqueFd fd) {
+    Connection c;
+    c.fd = std::move(fd);
+    c.deadline = SteadyClock::now() + options.request_deadline;
+    return c;
   }
 
   // Drops the connection with the earliest deadline among those still reading. A real
   // validator sends its request within milliseconds of connecting, so the oldest reader
-  // is the most likely to be idle. False when every connection is writing its answer.
-  bool evict_oldest_reader() {
-    std::size_t victim = conns.size();
-    for (std::size_t i = 0; i < conns.size(); ++i) {
-      if (!conns[i].out.empty()) continue;
-      if (victim == conns.size() || conns[i].deadline < conns[victim].deadline) victim = i;
+  // is the most likely to be idle. False when every connection is writing its answer
+  // (then the newcomer is refused).
+  bool make_room() {
+    std::size_t victim = conns_.size();
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+      if (!conns_[i].out.empty()) continue;
+      if (victim == conns_.size() || conns_[i].deadline < conns_[victim].deadline) victim = i;
     }
-    if (victim == conns.size()) return false;
+    if (victim == conns_.size()) return false;
     dropped.fetch_add(1);
     close_at(victim);
     return true;
+  }
+
+  static short events(const Connection& c) {
+    return static_cast<short>(c.out.empty() ? POLLIN : POLLOUT);
   }
 
   // Reads or writes what the socket allows. False when the connection is finished.
@@ -281,35 +217,13 @@ Result<std::unique_ptr<Http01Responder>> Http01Responder::start(
   ACME_ASSIGN(const SocketAddress addr, to_socket_address(hp, "http-01 listen address"));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->options.max_connections = std::max<std::size_t>(1, options.max_connections);
   impl->options.max_request_bytes = std::max<std::size_t>(64, options.max_request_bytes);
-  impl->listen_fd.reset(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!impl->listen_fd.valid()) return errno_error("socket").error();
-  const int one = 1;
-  ::setsockopt(impl->listen_fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(impl->listen_fd.get(), addr.get(), addr.length) != 0) {
-    return errno_error("cannot listen on " + listen).error();
-  }
-  if (::listen(impl->listen_fd.get(), 128) != 0) return errno_error("listen " + listen).error();
-  SocketAddress bound;
-  bound.length = sizeof bound.storage;
-  ::getsockname(impl->listen_fd.get(), bound.get(), &bound.length);
-  impl->port = bound.port();
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) return errno_error("pipe").error();
-  impl->wake_read.reset(pipefd[0]);
-  impl->wake_write.reset(pipefd[1]);
-  Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->run(); });
+  ACME_CHECK(impl->bind_listener(listen, addr, options.max_connections, "http-01 responder"));
+  impl->start();
   return std::unique_ptr<Http01Responder>(new Http01Responder(std::move(impl)));
 }
 
-Http01Responder::~Http01Responder() {
-  if (!impl_) return;
-  const char c = 'x';
-  (void)!::write(impl_->wake_write.get(), &c, 1);
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+Http01Responder::~Http01Responder() = default;  // Impl's destructor stops the loop
 
 void Http01Responder::add(const std::string& token, const std::string& key_authorization) {
   std::lock_guard lock(impl_->mu);
@@ -321,7 +235,7 @@ void Http01Responder::remove(const std::string& token) {
   impl_->tokens.erase(token);
 }
 
-int Http01Responder::port() const noexcept { return impl_->port; }
+int Http01Responder::port() const noexcept { return impl_->port(); }
 
 std::size_t Http01Responder::requests_served() const noexcept { return impl_->served.load(); }
 

@@ -27,6 +27,7 @@
 #include "acme/tls_alpn01.hpp"
 #include "acme/unique_fd.hpp"
 #include "ossl.hpp"
+#include "poll_server.hpp"
 #include "tls_alpn01_detail.hpp"
 
 namespace acme {
@@ -50,10 +51,6 @@ struct Served {
   std::string token;
   detail::X509Ptr cert;
 };
-
-Result<void> errno_error(const std::string& what) {
-  return make_error(Errc::kIo, "tls-alpn-01 responder: " + what + ": " + std::strerror(errno));
-}
 
 // Reads a 2-byte big-endian length.
 std::size_t u16(const unsigned char* p) { return (std::size_t{p[0]} << 8) | p[1]; }
@@ -96,24 +93,17 @@ bool offers_acme_tls1(const unsigned char* p, std::size_t len) {
 
 }  // namespace
 
-struct TlsAlpn01Responder::Impl {
+struct TlsAlpn01Responder::Impl : detail::PollServer<TlsAlpn01Responder::Impl, Connection> {
   TlsAlpn01ResponderOptions options;
   PrivateKey key;  // one key for every validation certificate of this listener
   SslCtxPtr ctx;
-  UniqueFd listen_fd;
-  UniqueFd wake_read, wake_write;
-  int port = 0;
-  std::thread thread;
   std::mutex mu;
   // SNI name -> certificates, the latest added last.
   std::map<std::string, std::vector<Served>, std::less<>> served;
   std::atomic<std::size_t> completed{0};
-  std::atomic<std::size_t> dropped{0};
-  std::atomic<std::size_t> open{0};
-  std::vector<Connection> conns;  // event-loop thread only
-  SteadyClock::time_point accept_paused_until{};
 
   explicit Impl(PrivateKey k) : key(std::move(k)) {}
+  ~Impl() { stop(); }
 
   static int client_hello(SSL* ssl, int* alert, void* arg) {
     auto* self = static_cast<Impl*>(arg);
@@ -166,97 +156,47 @@ struct TlsAlpn01Responder::Impl {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
 
-  void run() {
-    // OpenSSL writes to the socket with write(): a peer gone away must give EPIPE here, not
-    // a SIGPIPE that kills the process. Blocked for this thread only.
+  // OpenSSL writes to the socket with write(): a peer gone away must give EPIPE here, not
+  // a SIGPIPE that kills the process. Blocked for the loop's thread only.
+  static void before_loop() {
     sigset_t pipe;
     sigemptyset(&pipe);
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-    std::vector<pollfd> fds;
-    while (true) {
-      const auto now = SteadyClock::now();
-      expire(now);
-      fds.clear();
-      fds.push_back({wake_read.get(), POLLIN, 0});
-      const bool accepting = now >= accept_paused_until;
-      fds.push_back({listen_fd.get(), static_cast<short>(accepting ? POLLIN : 0), 0});
-      auto next = accepting ? now + std::chrono::seconds(60) : accept_paused_until;
-      for (const auto& c : conns) {
-        fds.push_back({c.fd.get(), static_cast<short>(c.want_write ? POLLOUT : POLLIN), 0});
-        next = std::min(next, c.deadline);
-      }
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-      const int r =
-          ::poll(fds.data(), fds.size(),
-                 static_cast<int>(std::max<int64_t>(0, static_cast<int64_t>(wait.count()))));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[0].revents != 0) return;
-      for (std::size_t i = fds.size(); i-- > 2;) {
-        if (fds[i].revents == 0) continue;
-        if (!step(conns[i - 2])) close_at(i - 2);
-      }
-      if ((fds[1].revents & POLLIN) != 0) accept_all();
-    }
   }
 
-  void close_at(std::size_t i) {
-    if (i + 1 != conns.size()) std::swap(conns[i], conns.back());
-    conns.pop_back();
-    open.store(conns.size());
-  }
-
-  void expire(SteadyClock::time_point now) {
-    for (std::size_t i = conns.size(); i-- > 0;) {
-      if (conns[i].deadline <= now) {
-        dropped.fetch_add(1);
-        close_at(i);
-      }
+  std::optional<Connection> adopt(UniqueFd fd) {
+    Connection c;
+    c.ssl.reset(SSL_new(ctx.get()));
+    if (!c.ssl || SSL_set_fd(c.ssl.get(), fd.get()) != 1) {
+      ERR_clear_error();
+      return std::nullopt;
     }
-  }
-
-  void accept_all() {
-    while (true) {
-      UniqueFd fd(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-      if (!fd.valid()) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          accept_paused_until = SteadyClock::now() + std::chrono::milliseconds(100);
-        }
-        return;
-      }
-      if (conns.size() >= options.max_connections) evict_oldest();
-      Connection c;
-      c.ssl.reset(SSL_new(ctx.get()));
-      if (!c.ssl || SSL_set_fd(c.ssl.get(), fd.get()) != 1) {
-        ERR_clear_error();
-        dropped.fetch_add(1);
-        continue;
-      }
-      SSL_set_accept_state(c.ssl.get());
-      c.fd = std::move(fd);
-      c.deadline = SteadyClock::now() + options.handshake_deadline;
-      conns.push_back(std::move(c));
-      open.store(conns.size());
-    }
+    SSL_set_accept_state(c.ssl.get());
+    c.fd = std::move(fd);
+    c.deadline = SteadyClock::now() + options.handshake_deadline;
+    return c;
   }
 
   // Every connection is still in its handshake: the one with the earliest deadline has
   // had the longest to finish, and a real validator finishes in milliseconds.
-  void evict_oldest() {
-    if (conns.empty()) return;
+  bool make_room() {
+    if (conns_.empty()) return true;
     std::size_t victim = 0;
-    for (std::size_t i = 1; i < conns.size(); ++i) {
-      if (conns[i].deadline < conns[victim].deadline) victim = i;
+    for (std::size_t i = 1; i < conns_.size(); ++i) {
+      if (conns_[i].deadline < conns_[victim].deadline) victim = i;
     }
     dropped.fetch_add(1);
     close_at(victim);
+    return true;
+  }
+
+  static short events(const Connection& c) {
+    return static_cast<short>(c.want_write ? POLLOUT : POLLIN);
   }
 
   // Advances the handshake. False when the connection is finished.
-  bool step(Connection& c) {
+  bool step(Connection& c, short /*revents*/) {
     const int r = SSL_do_handshake(c.ssl.get());
     if (r == 1) {
       completed.fetch_add(1);
@@ -286,7 +226,6 @@ Result<std::unique_ptr<TlsAlpn01Responder>> TlsAlpn01Responder::start(
   ACME_ASSIGN(PrivateKey key, PrivateKey::generate(KeyType::kEc256));
   auto impl = std::make_unique<Impl>(std::move(key));
   impl->options = options;
-  impl->options.max_connections = std::max<std::size_t>(1, options.max_connections);
 
   impl->ctx.reset(SSL_CTX_new(TLS_server_method()));
   if (!impl->ctx) return detail::ossl_error("SSL_CTX_new");
@@ -301,33 +240,12 @@ Result<std::unique_ptr<TlsAlpn01Responder>> TlsAlpn01Responder::start(
   SSL_CTX_set_client_hello_cb(ctx, &Impl::client_hello, impl.get());
   SSL_CTX_set_alpn_select_cb(ctx, &Impl::select_alpn, nullptr);
 
-  impl->listen_fd.reset(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!impl->listen_fd.valid()) return errno_error("socket").error();
-  const int one = 1;
-  ::setsockopt(impl->listen_fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(impl->listen_fd.get(), addr.get(), addr.length) != 0) {
-    return errno_error("cannot listen on " + listen).error();
-  }
-  if (::listen(impl->listen_fd.get(), 128) != 0) return errno_error("listen " + listen).error();
-  SocketAddress bound;
-  bound.length = sizeof bound.storage;
-  ::getsockname(impl->listen_fd.get(), bound.get(), &bound.length);
-  impl->port = bound.port();
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) return errno_error("pipe").error();
-  impl->wake_read.reset(pipefd[0]);
-  impl->wake_write.reset(pipefd[1]);
-  Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->run(); });
+  ACME_CHECK(impl->bind_listener(listen, addr, options.max_connections, "tls-alpn-01 responder"));
+  impl->start();
   return std::unique_ptr<TlsAlpn01Responder>(new TlsAlpn01Responder(std::move(impl)));
 }
 
-TlsAlpn01Responder::~TlsAlpn01Responder() {
-  if (!impl_) return;
-  const char c = 'x';
-  (void)!::write(impl_->wake_write.get(), &c, 1);
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+TlsAlpn01Responder::~TlsAlpn01Responder() = default;  // Impl's destructor stops the loop
 
 Result<void> TlsAlpn01Responder::add(const Identifier& id, const std::string& token,
                                      const std::string& key_authorization) {
@@ -355,7 +273,7 @@ void TlsAlpn01Responder::remove(const Identifier& id, const std::string& token) 
   if (it->second.empty()) impl_->served.erase(it);
 }
 
-int TlsAlpn01Responder::port() const noexcept { return impl_->port; }
+int TlsAlpn01Responder::port() const noexcept { return impl_->port(); }
 
 std::size_t TlsAlpn01Responder::handshakes_completed() const noexcept {
   return impl_->completed.load();
