@@ -29,9 +29,9 @@ bool needs_reissue(const CertificateRecord& rec, const std::vector<std::string>&
 
 }  // namespace
 
-acme::Result<ConfigSync> sync_configured_certificates(Store& store,
-                                                      const std::vector<CertificateConfig>& certs,
-                                                      const GlobalOptions& g) {
+acme::Result<ConfigSync> sync_configured_certificates(
+    Store& store, const std::vector<CertificateConfig>& certs, const GlobalOptions& g,
+    const std::function<void(const CertificateRecord&)>& each) {
   ConfigSync out;
   auto log = logger("agent");
   std::set<std::string> configured;
@@ -108,11 +108,13 @@ acme::Result<ConfigSync> sync_configured_certificates(Store& store,
   // Certificates the config no longer lists stop being renewed (files and record kept;
   // `acmectl list` shows them as unmanaged, `acmectl delete` forgets them).
   ACME_ASSIGN(auto all, store.list_certificates());
-  for (const auto& rec : all) {
+  for (auto& rec : all) {
     if (rec.origin == "config" && rec.managed && configured.count(rec.name) == 0) {
       ACME_CHECK(store.set_managed(rec.name, false));
       log->info("cert={} removed from the config: no longer renewed (unmanaged)", rec.name);
+      rec.managed = false;
     }
+    if (each) each(rec);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 // the settings the config owns (never the issued state a concurrent renewal may write);
 // one the config no longer lists stops being renewed (unmanaged, files and record kept).
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,8 +24,10 @@ struct ConfigSync {
   std::set<std::string> reissue;
 };
 
-acme::Result<ConfigSync> sync_configured_certificates(Store& store,
-                                                      const std::vector<CertificateConfig>& certs,
-                                                      const GlobalOptions& g);
+// `each`, when given, sees every record of the store once, as the sweep leaves it (the
+// agent notes what its shared listeners need from it: start-up reads the store once).
+acme::Result<ConfigSync> sync_configured_certificates(
+    Store& store, const std::vector<CertificateConfig>& certs, const GlobalOptions& g,
+    const std::function<void(const CertificateRecord&)>& each = {});
 
 }  // namespace agent

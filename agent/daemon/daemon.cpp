@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -96,6 +97,15 @@ class Daemon {
 
  private:
   acme::Result<void> sync_config();
+  // What the shared listeners need, found while sync_config walks the store (so start-up
+  // reads the certificates once, and keeps none of them).
+  struct ListenerNeeds {
+    bool http01 = false;
+    std::string http01_listen;  // the first certificate's own http01_listen, if any
+    bool tls_alpn = false;
+    std::string tls_alpn_listen;
+  };
+  static void note_listeners(const CertificateRecord& c, ListenerNeeds& needs);
   PipelineSettings pipeline_settings();
   void worker();
   void fleet_sync();
@@ -144,6 +154,8 @@ class Daemon {
   // Fleet mode: the responder's token lookups share one connection.
   std::mutex lookup_mu_;
   std::unique_ptr<FleetStore> lookup_store_;
+  ListenerNeeds listeners_;  // from the last sync_config
+  size_t certificates_ = 0;  // in the store at the last sync_config
 };
 
 Daemon::~Daemon() { g_wake_fd = -1; }
@@ -262,8 +274,38 @@ void Daemon::fleet_sync() {
   }
 }
 
+// The JSON settings are parsed only where they can change the answer: the challenge
+// column names the settings' challenge (issue and sync_config write both), so a dns-01
+// certificate, or an http-01 one once a responder is known to be needed, costs no parse.
+void Daemon::note_listeners(const CertificateRecord& c, ListenerNeeds& needs) {
+  if (needs.http01_listen.empty() && !c.http01_listen.empty())
+    needs.http01_listen = c.http01_listen;
+  if (!c.managed) return;
+  const bool maybe_http = c.challenge.empty() || c.challenge == "http-01";
+  const bool maybe_tls = c.challenge.empty() || c.challenge == "tls-alpn-01";
+  if (!(maybe_http && !needs.http01) && !(maybe_tls && needs.tls_alpn_listen.empty())) return;
+  auto ch = challenge_settings_from_json(c.challenge_settings);
+  if (ch.challenge.empty()) ch.challenge = c.challenge;
+  if (ch.challenge == "http-01" && ch.webroot.empty()) needs.http01 = true;
+  if (ch.challenge == "tls-alpn-01") {
+    needs.tls_alpn = true;
+    if (needs.tls_alpn_listen.empty()) needs.tls_alpn_listen = ch.tls_alpn_listen;
+  }
+}
+
 acme::Result<void> Daemon::sync_config() {
-  ACME_ASSIGN(auto synced, sync_configured_certificates(*store_, cfg_.certificates, g_));
+  // The sweep reads every record once; the listener needs are noted as it goes and the
+  // records are dropped with it: at 100,000 certificates they are ~150 MB the idle agent
+  // must not keep (docs/BENCHMARKS.md).
+  ListenerNeeds needs;
+  size_t count = 0;
+  ACME_ASSIGN(auto synced, sync_configured_certificates(*store_, cfg_.certificates, g_,
+                                                        [&](const CertificateRecord& rec) {
+                                                          note_listeners(rec, needs);
+                                                          ++count;
+                                                        }));
+  listeners_ = std::move(needs);
+  certificates_ = count;
   force_.insert(synced.reissue.begin(), synced.reissue.end());
   {
     std::lock_guard lock(serve_mu_);
@@ -478,24 +520,10 @@ int Daemon::run() {
 
   // One responder for every http-01 certificate without a webroot or listen address of its
   // own (nginx proxies /.well-known/acme-challenge/ to it, so nginx never stops).
-  bool needs_responder = false;
-  auto all = store_->list_certificates();
-  if (all) {
-    for (const auto& c : *all) {
-      const auto ch = challenge_settings_from_json(c.challenge_settings);
-      if (c.managed && ch.challenge == "http-01" && ch.webroot.empty()) needs_responder = true;
-    }
-  }
-  if (needs_responder) {
+  const ListenerNeeds& needs = listeners_;
+  if (needs.http01) {
     std::string listen = cfg_.agent.http01_listen;
-    if (listen.empty() && all) {
-      for (const auto& c : *all) {
-        if (!c.http01_listen.empty()) {
-          listen = c.http01_listen;
-          break;
-        }
-      }
-    }
+    if (listen.empty()) listen = needs.http01_listen;
     if (listen.empty()) listen = ":80";
     acme::Http01ResponderOptions ro;
     if (cfg_.store.enabled()) {
@@ -519,16 +547,9 @@ int Daemon::run() {
     log->info("http-01 responder listening on {}", listen);
   }
   // Likewise one tls-alpn-01 listener (RFC 8737) for every tls-alpn-01 certificate.
-  bool needs_tls = false;
+  const bool needs_tls = needs.tls_alpn;
   std::string tls_listen = cfg_.agent.tls_alpn_listen;
-  if (all) {
-    for (const auto& c : *all) {
-      const auto ch = challenge_settings_from_json(c.challenge_settings);
-      if (!c.managed || ch.challenge != "tls-alpn-01") continue;
-      needs_tls = true;
-      if (tls_listen.empty()) tls_listen = ch.tls_alpn_listen;
-    }
-  }
+  if (tls_listen.empty()) tls_listen = needs.tls_alpn_listen;
   if (needs_tls) {
     if (tls_listen.empty()) tls_listen = ":443";
     auto r = acme::TlsAlpn01Responder::start(tls_listen);
@@ -550,6 +571,10 @@ int Daemon::run() {
     log->info("metrics on http://{}/metrics (port {})", mo.listen, metrics_->port());
   }
 
+  // Start-up read every certificate once (sync_config); give the freed heap back, so the
+  // idle agent's RSS does not keep the high-water mark of that read.
+  ::malloc_trim(0);
+
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail("pipe: cannot create");
   wake_r_.reset(pipe_fds[0]);
@@ -568,7 +593,7 @@ int Daemon::run() {
   std::thread fleet_thread;
   if (cfg_.store.enabled()) fleet_thread = std::thread([this] { fleet_sync(); });
   log->info("agent started: state_dir={} certificates={} concurrency={} control={}", g_.state_dir,
-            all ? all->size() : 0, n, control_socket_path(g_.state_dir));
+            certificates_, n, control_socket_path(g_.state_dir));
   sd_notify_send("READY=1\nSTATUS=renewing on schedule");
 
   while (!g_stop) {
