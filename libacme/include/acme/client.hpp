@@ -24,8 +24,11 @@ struct NewAccountOptions {
 };
 
 struct PollOptions {
-  // RFC 8555 §7.5.1: clients poll; Pebble answers fast, so the first poll comes soon.
-  std::chrono::milliseconds first_delay{150};
+  // RFC 8555 §7.5.1: clients poll. The first poll comes after 50 ms (a CA that validates
+  // at once, as Pebble does, has answered by then: an issuance waits twice 50 ms, not
+  // twice 150 ms), then each delay is `backoff` times the last (50, 80, 128, 205 ms...)
+  // up to max_delay; a Retry-After from the server always replaces the computed delay.
+  std::chrono::milliseconds first_delay{50};
   std::chrono::milliseconds max_delay{5'000};
   double backoff = 1.6;
   std::chrono::milliseconds timeout{300'000};  // overall
