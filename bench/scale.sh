@@ -13,8 +13,8 @@
 #    started, CPU used while idle over IDLE_S seconds (default 60), the store queries
 #    of one scheduler pass (due_certificates + next_check_after, median and max of 20,
 #    timed by bench_store_fill against the same file), then SCRAPES (20) timed GET
-#    /metrics after one warm-up scrape (curl time_total, median and max) and the peak
-#    RSS (VmHWM) after them.
+#    /metrics after one warm-up scrape (curl time_total, median and max), the RSS
+#    (VmRSS) and the peak RSS (VmHWM) after them.
 # 4. A Markdown table on stdout, a CSV and a PNG plot (python3-matplotlib) of each
 #    figure against the store size in OUT_DIR (default: the work directory; the
 #    plot is copied to $PLOT when that is set).
@@ -122,7 +122,7 @@ TEMPLATE_STATE="$SHM/template"
   --http01-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --out "$TEMPLATE_STATE/live" \
   >"$WORK/issue.log" 2>&1 || die "issue failed: $(cat "$WORK/issue.log")"
 
-echo "certificates,start_ms,rss_kib,threads,idle_cpu_ms_per_min,pass_median_ms,pass_max_ms,scrape_median_ms,scrape_max_ms,peak_rss_kib" \
+echo "certificates,start_ms,rss_kib,threads,idle_cpu_ms_per_min,pass_median_ms,pass_max_ms,scrape_median_ms,scrape_max_ms,peak_rss_kib,rss_after_kib" \
   >"$OUT_DIR/scale.csv"
 for size in "${SIZES[@]}"; do
   # 2. The store, filled on tmpfs, then on disk.
@@ -181,9 +181,11 @@ EOF
   got=$(curl -s "$url" | grep -c '^acmectl_certificate_expiration_timestamp_seconds{' || true)
   ((got == size)) || die "expected $size expiration series in /metrics, got $got"
   hwm=$(status_kib "$pid" VmHWM)
+  rss_after=$(status_kib "$pid" VmRSS)
   log "$size: start $start_ms ms, RSS $rss KiB, $threads threads, idle CPU $idle ms/min," \
-    "pass $pass_med/$pass_max ms, scrapes ${scrapes[*]} ms, peak RSS $hwm KiB"
-  echo "$size,$start_ms,$rss,$threads,$idle,$pass_med,$pass_max,$scrape_med,$scrape_max,$hwm" \
+    "pass $pass_med/$pass_max ms, scrapes ${scrapes[*]} ms, peak RSS $hwm KiB," \
+    "RSS after the scrapes $rss_after KiB"
+  echo "$size,$start_ms,$rss,$threads,$idle,$pass_med,$pass_max,$scrape_med,$scrape_max,$hwm,$rss_after" \
     >>"$OUT_DIR/scale.csv"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
@@ -192,12 +194,12 @@ EOF
 done
 
 # 4. Table and plot.
-echo "| certificates | agent start ms | RSS MiB (idle) | threads | idle CPU ms/min | scheduler pass ms median / max | /metrics scrape ms median / max (of $SCRAPES) | peak RSS MiB |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-tail -n +2 "$OUT_DIR/scale.csv" | while IFS=, read -r n st rss th idle pm px sm sx hwm; do
-  printf '| %s | %s | %.1f | %s | %s | %s / %s | %s / %s | %.1f |\n' "$n" "$st" \
+echo "| certificates | agent start ms | RSS MiB (idle) | threads | idle CPU ms/min | scheduler pass ms median / max | /metrics scrape ms median / max (of $SCRAPES) | peak RSS MiB | RSS MiB after the scrapes |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+tail -n +2 "$OUT_DIR/scale.csv" | while IFS=, read -r n st rss th idle pm px sm sx hwm ra; do
+  printf '| %s | %s | %.1f | %s | %s | %s / %s | %s / %s | %.1f | %.1f |\n' "$n" "$st" \
     "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$th" "$idle" "$pm" "$px" "$sm" "$sx" \
-    "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')"
+    "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$(awk -v k="$ra" 'BEGIN { print k / 1024 }')"
 done
 /usr/bin/python3 "$BENCH_DIR/scale_plot.py" "$OUT_DIR/scale.csv" "$OUT_DIR/scale.png" ||
   log "no plot (python3-matplotlib missing? bench/deps.sh)"

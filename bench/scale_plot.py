@@ -18,7 +18,8 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 n = [int(r["certificates"]) for r in rows]
 panels = [
     ("agent start (ms)", [("exec to /healthz 200", "start_ms", 1)], True),
-    ("memory (MiB)", [("RSS, idle", "rss_kib", 1024), ("peak RSS, after scrapes", "peak_rss_kib", 1024)], True),
+    ("memory (MiB)", [("RSS, idle", "rss_kib", 1024), ("peak RSS, after scrapes", "peak_rss_kib", 1024),
+                      ("RSS after the scrapes", "rss_after_kib", 1024)], True),
     ("/metrics scrape (ms)", [("median", "scrape_median_ms", 1), ("max", "scrape_max_ms", 1)], True),
     ("scheduler pass (ms)", [("median", "pass_median_ms", 1), ("max", "pass_max_ms", 1)], True),
     ("idle CPU (ms per minute)", [("idle CPU", "idle_cpu_ms_per_min", 1)], False),
@@ -26,6 +27,8 @@ panels = [
 fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
 for ax, (title, series, log) in zip(axes, panels):
     for label, key, div in series:
+        if key not in rows[0]:
+            continue  # a CSV from before that column
         ax.plot(n, [max(float(r[key]) / div, 1e-3) for r in rows], marker="o", label=label)
     ax.set_xscale("log")
     if log:
