@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -163,6 +164,13 @@ void Registry::set_fleet(std::map<std::string, FleetCert> certs, bool connected)
   fleet_ = true;
   fleet_connected_ = connected;
   if (connected) fleet_certs_ = std::move(certs);
+}
+
+void Registry::fleet_installed(const std::string& name, int64_t version) {
+  std::lock_guard lock(mu_);
+  FleetCert& c = fleet_certs_[name];
+  c.installed_version = std::max(c.installed_version, version);
+  c.latest_version = std::max(c.latest_version, version);
 }
 
 void write_process_metrics(Exposition& out) {

@@ -53,6 +53,9 @@ class Registry {
     int64_t latest_version = 0;
   };
   void set_fleet(std::map<std::string, FleetCert> certs, bool connected);
+  // This agent installed fleet version `version` of `name` (its own publish, or another
+  // agent's): said at once, not only at the next poll of the fleet store.
+  void fleet_installed(const std::string& name, int64_t version);
 
   // Writes every process-wide family (ACME traffic, renewal durations, scheduler tick).
   void write(Exposition& out) const;

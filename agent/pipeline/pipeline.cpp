@@ -566,6 +566,7 @@ acme::Result<bool> Pipeline::Impl::install_from_fleet(CertificateRecord& rec, Fl
                   v->published_by + ")");
   events.check(fs.record_install(rec.name, v->version, rec.serial),
                "recording the install of " + rec.name + " in the fleet store");
+  events.metrics().fleet_installed(rec.name, v->version);
   logger("fleet")->info("cert={} installed fleet version={} serial={} from={}", rec.name,
                         v->version, rec.serial, v->published_by);
   out.installed = true;
@@ -982,6 +983,7 @@ RunResult Pipeline::Impl::obtain(CertificateRecord& rec, bool dry) {
   if (fleet) {
     events.check(fleet->record_install(rec.name, fleet_version, rec.serial),
                  "recording the install of " + rec.name + " in the fleet store");
+    events.metrics().fleet_installed(rec.name, fleet_version);
   }
   out.installed = true;
   out.outcome = Outcome::kRenewed;

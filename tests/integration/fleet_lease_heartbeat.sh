@@ -59,7 +59,7 @@ password_file = "$PG_PASSWORD_FILE"
 kek_file = "$kek"
 agent_id = "$h"
 lease_seconds = 5
-poll_seconds = 3
+poll_seconds = 60
 
 [defaults]
 out = "$d/live"
@@ -119,6 +119,14 @@ log "A published c01 $((SECONDS - taken)) s after taking the lease"
 assert_eq "$(pebble_new_orders)" 1 "orders for c01"
 if grep -q 'was lost to another agent' "$TMP/A/agent.log"; then fail "A says it lost the lease"; fi
 grep -q 'fleet lease extended' "$TMP/A/agent.log" || fail "A's log shows no heartbeat"
+# A's metrics say what it installed at once (the fleet store is polled only every 60 s).
+for _ in $(seq 1 20); do
+  curl -fsS "http://127.0.0.1:$met_a/metrics" >"$TMP/metrics.a" || fail "no metrics from A"
+  grep -q '^acmectl_certificate_installed_version{name="c01"} 1$' "$TMP/metrics.a" && break
+  sleep 0.1
+done
+grep -q '^acmectl_certificate_installed_version{name="c01"} 1$' "$TMP/metrics.a" ||
+  fail "A's metrics do not show version 1 installed: $(grep -E 'installed_version|fleet' "$TMP/metrics.a")"
 
 # B installs A's version without ordering.
 run_acmectl --config "$TMP/B/acmectl.toml" renew c01
