@@ -481,6 +481,15 @@ std::chrono::milliseconds Daemon::sleep_time(bool drained) {
 
 int Daemon::run() {
   auto log = logger("agent");
+  // glibc's defaults let a long-lived agent keep what one scrape or start-up read of a
+  // large store touched: each thread gets an arena whose free top is never trimmed
+  // (malloc_trim trims only the main heap's), and freeing one large block raises the
+  // mmap and trim thresholds to up to 32/64 MB. At 100,000 certificates that left
+  // ~10 MB per metrics thread. Fixed thresholds and two arenas give it back
+  // (docs/BENCHMARKS.md).
+  ::mallopt(M_ARENA_MAX, 2);
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
   auto fail = [](const std::string& what) {
     std::fprintf(stderr, "acmectl: error: %s\n", what.c_str());
     return kExitFailure;
