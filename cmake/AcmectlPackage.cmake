@@ -5,7 +5,8 @@
 #
 # Depends: computed from the binary by dpkg-shlibdeps (dpkg-dev), plus passwd (useradd
 # in postinst). Recommends: libpq5, which acmectl loads only for a PostgreSQL store
-# (`[store] url`), so a computed Depends does not see it.
+# (`[store] url`), so a computed Depends does not see it; polkitd, which applies the
+# shipped rule (packaging/polkit) that lets the units' user reload the web server.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME acmectl)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -24,7 +25,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")  # the computed libraries are added to it
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libpq5")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libpq5, polkitd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_SOURCE_DIR}/packaging/debian/postinst
     ${CMAKE_CURRENT_SOURCE_DIR}/packaging/debian/prerm

@@ -13,7 +13,19 @@ set -eu
 # configuration at reload and keeps serving the previous certificate.
 if [ -z "${NGINX_ARGS:-}" ] && command -v systemctl >/dev/null 2>&1 &&
   systemctl is-active --quiet nginx.service 2>/dev/null; then
-  systemctl reload nginx.service
+  if ! out=$(systemctl reload nginx.service 2>&1); then
+    # As the package's user acmectl, polkit decides; say what is missing.
+    if [ "$(id -u)" != 0 ]; then
+      echo "reload-nginx: systemctl reload nginx.service was refused for user $(id -un): $out" \
+        "(install polkitd: the acmectl package's rule in /usr/share/polkit-1/rules.d allows" \
+        "it; see docs/hooks.md)" | tr '\n' ' ' >&2
+      echo >&2
+    else
+      echo "reload-nginx: systemctl reload nginx.service failed: $out" | tr '\n' ' ' >&2
+      echo >&2
+    fi
+    exit 1
+  fi
   echo "reload-nginx: reloaded nginx.service for ${ACMECTL_CERT_NAME:-certificate}"
   exit 0
 fi

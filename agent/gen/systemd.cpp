@@ -210,6 +210,8 @@ acme::Result<std::vector<UnitFile>> agent_units(const AgentUnitOptions& o) {
       "RestartSec=10s\n"
       "WatchdogSec=5min\n"
       "TimeoutStopSec=60s\n"
+      "# The Debian package creates this user; elsewhere first run: useradd --system\n"
+      "# --home-dir /var/lib/acmectl --shell /usr/sbin/nologin acmectl\n"
       "User=acmectl\n"
       "Group=acmectl\n"
       "StateDirectory=acmectl\n"

@@ -78,6 +78,7 @@ assert_match "$depends" '(^|, )libc6 \(>= [0-9.]+\)' "Depends computed by dpkg-s
 assert_match "$depends" '(^|, )libssl3( |,|$)' "Depends computed by dpkg-shlibdeps"
 assert_match "$depends" '(^|, )passwd(,|$)' "Depends (useradd in postinst)"
 assert_match "$(dpkg-deb -f "$deb" Recommends)" '(^|, )libpq5(,|$)' "Recommends"
+assert_match "$(dpkg-deb -f "$deb" Recommends)" '(^|, )polkitd(,|$)' "Recommends"
 # libpq is loaded at run time, only for a PostgreSQL store: Recommends, never Depends.
 [[ ! "$depends" =~ (^|[ ,])libpq5([ ,]|$) ]] || fail "libpq5 is in Depends (acmectl links libpq again?): $depends"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$TMP/contents"
@@ -86,10 +87,10 @@ for f in /usr/bin/acmectl /usr/lib/systemd/system/acmectl-agent.service \
   /usr/share/acmectl/hooks/reload-nginx.sh /usr/share/doc/acmectl/agent.md \
   /usr/share/man/man1/acmectl.1.gz /usr/share/man/man5/acmectl.toml.5.gz \
   /usr/share/bash-completion/completions/acmectl /usr/share/zsh/vendor-completions/_acmectl \
-  /usr/share/fish/vendor_completions.d/acmectl.fish; do
+  /usr/share/fish/vendor_completions.d/acmectl.fish /usr/share/polkit-1/rules.d/50-acmectl.rules; do
   grep -qxF "$f" "$TMP/contents" || fail "the package lacks $f"
 done
-ok "$(basename "$deb"): Depends: $depends; Recommends: libpq5; every file in place"
+ok "$(basename "$deb"): Depends: $depends; Recommends: libpq5, polkitd; every file in place"
 
 # 2. A fresh Debian 12 root, from the cache or debootstrapped into it.
 cache=$build/deb-install-cache/bookworm-minbase.tar.gz
