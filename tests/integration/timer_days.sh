@@ -64,8 +64,9 @@ for n in web api; do
 done
 assert_eq "$(pebble_new_orders)" 2 "orders after the first timer run"
 assert_eq "$(new_accounts)" 1 "accounts after the first timer run"
-grep -q 'renewed=\[.*api.*\]' "$POST_LOG" && grep -q 'renewed=\[.*web.*\]' "$POST_LOG" ||
+if ! grep -q 'renewed=\[.*api.*\]' "$POST_LOG" || ! grep -q 'renewed=\[.*web.*\]' "$POST_LOG"; then
   fail "the post hook was not told of both: $(cat "$POST_LOG")"
+fi
 ok "day 1: the first timer run issued both configured certificates"
 
 # ---- day 2: nothing due, nothing ordered, nothing said with -q
