@@ -1,5 +1,3 @@
-#include "store/store.hpp"
-
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -12,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time.hpp"
+#include "store/cert_row.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace agent {
 namespace {
@@ -170,10 +170,16 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 }  // namespace
 
-void Store::DbCloser::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+void SqliteStore::DbCloser::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 
-Store::Store(sqlite3* db) : db_(db) {}
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+SqliteStore::~SqliteStore() = default;
+
 Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  return SqliteStore::open(path);
+}
 
 // The database holds account URLs, settings and hook commands: only its owner may read it
 // (issue 13 finding 3). Created 0600 before SQLite sees it; SQLite gives its -wal, -shm and
@@ -211,13 +217,13 @@ Result<void> make_private(const std::string& path) {
   return acme::ok();
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+Result<std::unique_ptr<Store>> SqliteStore::open(const std::string& path) {
   if (path != ":memory:" && !path.empty()) ACME_CHECK(make_private(path));
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  std::unique_ptr<Store> store(new Store(raw));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(raw));
   if (rc != SQLITE_OK) {
     return make_error(Errc::kIo, "store: cannot open " + path + ": " +
                                      (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
@@ -227,10 +233,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                   "PRAGMA foreign_keys=ON;"));
   ACME_CHECK(store->migrate());
-  return store;
+  return std::unique_ptr<Store>(std::move(store));
 }
 
-Result<void> Store::exec(const std::string& sql) {
+Result<void> SqliteStore::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = describe(db_.get(), err ? err : "unknown error");
@@ -240,7 +246,7 @@ Result<void> Store::exec(const std::string& sql) {
   return acme::ok();
 }
 
-int Store::schema_version() const {
+int SqliteStore::schema_version() const {
   sqlite3_stmt* raw = nullptr;
   sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr);
   Stmt s(raw);
@@ -248,7 +254,7 @@ int Store::schema_version() const {
   return sqlite3_column_int(s.get(), 0);
 }
 
-Result<void> Store::migrate() {
+Result<void> SqliteStore::migrate() {
   // BEGIN IMMEDIATE: two processes opening a fresh store must not both migrate.
   ACME_CHECK(exec("BEGIN IMMEDIATE"));
   const int version = schema_version();
@@ -274,7 +280,7 @@ Result<void> Store::migrate() {
   return exec("COMMIT");
 }
 
-Result<std::optional<AccountRecord>> Store::find_account(const std::string& directory_url) {
+Result<std::optional<AccountRecord>> SqliteStore::find_account(const std::string& directory_url) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "SELECT key_path, account_url, contact FROM accounts "
                               "WHERE directory_url = ?"));
@@ -286,7 +292,7 @@ Result<std::optional<AccountRecord>> Store::find_account(const std::string& dire
                                                     col_text(s.get(), 1), col_text(s.get(), 2)});
 }
 
-Result<void> Store::upsert_account(const AccountRecord& a) {
+Result<void> SqliteStore::upsert_account(const AccountRecord& a) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "INSERT INTO accounts(directory_url, key_path, account_url, contact, "
                               "created_at) VALUES(?,?,?,?,?) ON CONFLICT(directory_url) DO UPDATE "
@@ -301,7 +307,7 @@ Result<void> Store::upsert_account(const AccountRecord& a) {
   return acme::ok();
 }
 
-Result<void> Store::mark_revoked(const std::string& name, const std::string& serial) {
+Result<void> SqliteStore::mark_revoked(const std::string& name, const std::string& serial) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "UPDATE certificates SET revoked_serial = ?, next_check = 0, "
                               "updated_at = ? WHERE name = ?"));
@@ -312,7 +318,7 @@ Result<void> Store::mark_revoked(const std::string& name, const std::string& ser
   return acme::ok();
 }
 
-Result<void> Store::remove_account(const std::string& directory_url) {
+Result<void> SqliteStore::remove_account(const std::string& directory_url) {
   ACME_ASSIGN(auto s, prepare(db_.get(), "DELETE FROM accounts WHERE directory_url = ?"));
   bind_value(s.get(), 1, directory_url);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "remove account");
@@ -321,83 +327,20 @@ Result<void> Store::remove_account(const std::string& directory_url) {
 
 namespace {
 
-constexpr const char* kCertColumns =
-    "name, domains, key_type, challenge, http01_listen, webroot, out_dir, server, deploy_hook, "
-    "not_before, not_after, serial, ari_cert_id, ari_chosen_time, next_check, "
-    "consecutive_failures, next_attempt, last_error, last_success, challenge_settings, "
-    "ari_window_start, ari_window_end, hook_pending, ca_bundle, revoked_serial, "
-    "renew_before_days, preferred_chain, origin, managed, profile, issued_by, outputs, "
-    "reuse_key, csr_pem, chain_depth, chain_bytes, persist_until";
+// The shared row reader's view of a SQLite row (store/cert_row.hpp).
+struct SqliteRow {
+  sqlite3_stmt* s;
+  std::string text(int i) const { return col_text(s, i); }
+  int64_t integer(int i) const { return sqlite3_column_int64(s, i); }
+};
 
-// The `outputs` column: extra output files, {"pkcs12": true, "pkcs12_password_file": F}.
-std::string outputs_json(const CertificateRecord& c) {
-  nlohmann::json j = nlohmann::json::object();
-  if (c.pkcs12) j["pkcs12"] = true;
-  if (!c.pkcs12_password_file.empty()) j["pkcs12_password_file"] = c.pkcs12_password_file;
-  return j.dump();
-}
-
-void read_outputs(const std::string& text, CertificateRecord& c) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return;
-  if (auto it = j.find("pkcs12"); it != j.end() && it->is_boolean()) c.pkcs12 = it->get<bool>();
-  if (auto it = j.find("pkcs12_password_file"); it != j.end() && it->is_string()) {
-    c.pkcs12_password_file = it->get<std::string>();
-  }
-}
-
-CertificateRecord read_cert(sqlite3_stmt* s) {
-  CertificateRecord c;
-  c.name = col_text(s, 0);
-  auto domains = nlohmann::json::parse(col_text(s, 1), nullptr, false);
-  if (domains.is_array()) {
-    for (const auto& d : domains) {
-      if (d.is_string()) c.domains.push_back(d.get<std::string>());
-    }
-  }
-  c.key_type = col_text(s, 2);
-  c.challenge = col_text(s, 3);
-  c.http01_listen = col_text(s, 4);
-  c.webroot = col_text(s, 5);
-  c.out_dir = col_text(s, 6);
-  c.server = col_text(s, 7);
-  c.deploy_hook = col_text(s, 8);
-  c.not_before = sqlite3_column_int64(s, 9);
-  c.not_after = sqlite3_column_int64(s, 10);
-  c.serial = col_text(s, 11);
-  c.ari_cert_id = col_text(s, 12);
-  c.ari_chosen_time = sqlite3_column_int64(s, 13);
-  c.next_check = sqlite3_column_int64(s, 14);
-  c.consecutive_failures = sqlite3_column_int(s, 15);
-  c.next_attempt = sqlite3_column_int64(s, 16);
-  c.last_error = col_text(s, 17);
-  c.last_success = sqlite3_column_int64(s, 18);
-  c.challenge_settings = col_text(s, 19);
-  c.ari_window_start = sqlite3_column_int64(s, 20);
-  c.ari_window_end = sqlite3_column_int64(s, 21);
-  c.hook_pending = sqlite3_column_int(s, 22) != 0;
-  c.ca_bundle = col_text(s, 23);
-  c.revoked_serial = col_text(s, 24);
-  c.renew_before_days = sqlite3_column_int(s, 25);
-  c.preferred_chain = col_text(s, 26);
-  c.origin = col_text(s, 27);
-  c.managed = sqlite3_column_int(s, 28) != 0;
-  c.profile = col_text(s, 29);
-  c.issued_by = col_text(s, 30);
-  read_outputs(col_text(s, 31), c);
-  c.reuse_key = sqlite3_column_int(s, 32) != 0;
-  c.csr_pem = col_text(s, 33);
-  c.chain_depth = sqlite3_column_int(s, 34);
-  c.chain_bytes = sqlite3_column_int64(s, 35);
-  c.persist_until = sqlite3_column_int64(s, 36);
-  return c;
-}
+CertificateRecord read_cert(sqlite3_stmt* s) { return store_detail::read_cert(SqliteRow{s}); }
 
 }  // namespace
 
-Result<std::optional<CertificateRecord>> Store::find_certificate(const std::string& name) {
+Result<std::optional<CertificateRecord>> SqliteStore::find_certificate(const std::string& name) {
   const std::string sql =
-      std::string("SELECT ") + kCertColumns + " FROM certificates WHERE name = ?";
+      std::string("SELECT ") + store_detail::kCertColumns + " FROM certificates WHERE name = ?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   bind_value(s.get(), 1, name);
   const int rc = sqlite3_step(s.get());
@@ -406,9 +349,9 @@ Result<std::optional<CertificateRecord>> Store::find_certificate(const std::stri
   return std::optional<CertificateRecord>(read_cert(s.get()));
 }
 
-Result<std::vector<CertificateRecord>> Store::list_certificates() {
+Result<std::vector<CertificateRecord>> SqliteStore::list_certificates() {
   const std::string sql =
-      std::string("SELECT ") + kCertColumns + " FROM certificates ORDER BY name";
+      std::string("SELECT ") + store_detail::kCertColumns + " FROM certificates ORDER BY name";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   std::vector<CertificateRecord> out;
   {
@@ -428,9 +371,9 @@ Result<std::vector<CertificateRecord>> Store::list_certificates() {
   return out;
 }
 
-Result<void> Store::upsert_certificate(const CertificateRecord& c) {
+Result<void> SqliteStore::upsert_certificate(const CertificateRecord& c) {
   const std::string sql =
-      std::string("INSERT INTO certificates(") + kCertColumns +
+      std::string("INSERT INTO certificates(") + store_detail::kCertColumns +
       ", created_at, updated_at) "
       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET domains=excluded.domains, key_type=excluded.key_type, "
@@ -453,43 +396,8 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
       "updated_at=excluded.updated_at";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
-  bind_value(s.get(), i++, c.name);
-  bind_value(s.get(), i++, nlohmann::json(c.domains).dump());
-  bind_value(s.get(), i++, c.key_type);
-  bind_value(s.get(), i++, c.challenge);
-  bind_value(s.get(), i++, c.http01_listen);
-  bind_value(s.get(), i++, c.webroot);
-  bind_value(s.get(), i++, c.out_dir);
-  bind_value(s.get(), i++, c.server);
-  bind_value(s.get(), i++, c.deploy_hook);
-  bind_value(s.get(), i++, c.not_before);
-  bind_value(s.get(), i++, c.not_after);
-  bind_value(s.get(), i++, c.serial);
-  bind_value(s.get(), i++, c.ari_cert_id);
-  bind_value(s.get(), i++, c.ari_chosen_time);
-  bind_value(s.get(), i++, c.next_check);
-  bind_value(s.get(), i++, c.consecutive_failures);
-  bind_value(s.get(), i++, c.next_attempt);
-  bind_value(s.get(), i++, c.last_error);
-  bind_value(s.get(), i++, c.last_success);
-  bind_value(s.get(), i++, c.challenge_settings.empty() ? std::string("{}") : c.challenge_settings);
-  bind_value(s.get(), i++, c.ari_window_start);
-  bind_value(s.get(), i++, c.ari_window_end);
-  bind_value(s.get(), i++, c.hook_pending ? 1 : 0);
-  bind_value(s.get(), i++, c.ca_bundle);
-  bind_value(s.get(), i++, c.revoked_serial);
-  bind_value(s.get(), i++, c.renew_before_days);
-  bind_value(s.get(), i++, c.preferred_chain);
-  bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
-  bind_value(s.get(), i++, c.managed ? 1 : 0);
-  bind_value(s.get(), i++, c.profile);
-  bind_value(s.get(), i++, c.issued_by);
-  bind_value(s.get(), i++, outputs_json(c));
-  bind_value(s.get(), i++, c.reuse_key ? 1 : 0);
-  bind_value(s.get(), i++, c.csr_pem);
-  bind_value(s.get(), i++, c.chain_depth);
-  bind_value(s.get(), i++, c.chain_bytes);
-  bind_value(s.get(), i++, c.persist_until);
+  store_detail::for_each_cert_value(
+      c, [&](const char*, const auto& v) { bind_value(s.get(), i++, v); });
   const int64_t now = unix_now();
   bind_value(s.get(), i++, now);
   bind_value(s.get(), i++, now);
@@ -497,42 +405,22 @@ Result<void> Store::upsert_certificate(const CertificateRecord& c) {
   return acme::ok();
 }
 
-Result<void> Store::update_certificate_settings(const CertificateRecord& c, bool due_now) {
-  const std::string sql = std::string(
-                              "UPDATE certificates SET domains=?, key_type=?, challenge=?, "
-                              "http01_listen=?, webroot=?, out_dir=?, server=?, deploy_hook=?, "
-                              "challenge_settings=?, ca_bundle=?, renew_before_days=?, "
-                              "preferred_chain=?, origin=?, managed=?, profile=?, outputs=?, "
-                              "reuse_key=?, csr_pem=?, persist_until=?, updated_at=?") +
-                          (due_now ? ", next_check=0" : "") + " WHERE name=?";
+Result<void> SqliteStore::update_certificate_settings(const CertificateRecord& c, bool due_now) {
+  std::string sql = "UPDATE certificates SET ";
+  store_detail::for_each_cert_value(
+      c, [&](const char* column, const auto&) { sql += std::string(column) + "=?, "; }, true);
+  sql += std::string("updated_at=?") + (due_now ? ", next_check=0" : "") + " WHERE name=?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
   int i = 1;
-  bind_value(s.get(), i++, nlohmann::json(c.domains).dump());
-  bind_value(s.get(), i++, c.key_type);
-  bind_value(s.get(), i++, c.challenge);
-  bind_value(s.get(), i++, c.http01_listen);
-  bind_value(s.get(), i++, c.webroot);
-  bind_value(s.get(), i++, c.out_dir);
-  bind_value(s.get(), i++, c.server);
-  bind_value(s.get(), i++, c.deploy_hook);
-  bind_value(s.get(), i++, c.challenge_settings.empty() ? std::string("{}") : c.challenge_settings);
-  bind_value(s.get(), i++, c.ca_bundle);
-  bind_value(s.get(), i++, c.renew_before_days);
-  bind_value(s.get(), i++, c.preferred_chain);
-  bind_value(s.get(), i++, c.origin.empty() ? std::string("issue") : c.origin);
-  bind_value(s.get(), i++, c.managed ? 1 : 0);
-  bind_value(s.get(), i++, c.profile);
-  bind_value(s.get(), i++, outputs_json(c));
-  bind_value(s.get(), i++, c.reuse_key ? 1 : 0);
-  bind_value(s.get(), i++, c.csr_pem);
-  bind_value(s.get(), i++, c.persist_until);
+  store_detail::for_each_cert_value(
+      c, [&](const char*, const auto& v) { bind_value(s.get(), i++, v); }, true);
   bind_value(s.get(), i++, unix_now());
   bind_value(s.get(), i++, c.name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "update certificate");
   return acme::ok();
 }
 
-Result<void> Store::set_managed(const std::string& name, bool managed) {
+Result<void> SqliteStore::set_managed(const std::string& name, bool managed) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "UPDATE certificates SET managed=?, updated_at=? "
                               "WHERE name=?"));
@@ -543,14 +431,14 @@ Result<void> Store::set_managed(const std::string& name, bool managed) {
   return acme::ok();
 }
 
-Result<void> Store::delete_certificate(const std::string& name) {
+Result<void> SqliteStore::delete_certificate(const std::string& name) {
   ACME_ASSIGN(auto s, prepare(db_.get(), "DELETE FROM certificates WHERE name = ?"));
   bind_value(s.get(), 1, name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "delete certificate");
   return acme::ok();
 }
 
-Result<std::vector<std::string>> Store::due_certificates(int64_t now, int limit) {
+Result<std::vector<std::string>> SqliteStore::due_certificates(int64_t now, int limit) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "SELECT name FROM certificates WHERE next_check <= ? AND managed = 1 "
                               "ORDER BY next_check LIMIT ?"));
@@ -563,7 +451,7 @@ Result<std::vector<std::string>> Store::due_certificates(int64_t now, int limit)
   return out;
 }
 
-Result<int64_t> Store::next_check_after(int64_t now) {
+Result<int64_t> SqliteStore::next_check_after(int64_t now) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "SELECT MIN(next_check) FROM certificates WHERE next_check > ? "
                               "AND managed = 1"));
@@ -572,8 +460,8 @@ Result<int64_t> Store::next_check_after(int64_t now) {
   return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
 }
 
-Result<void> Store::set_order(const std::string& cert_name, const std::string& order_url,
-                              const std::string& state) {
+Result<void> SqliteStore::set_order(const std::string& cert_name, const std::string& order_url,
+                                    const std::string& state) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "INSERT INTO orders(cert_name, order_url, state, created_at) "
                               "VALUES(?,?,?,?) ON CONFLICT(cert_name) DO UPDATE SET "
@@ -586,7 +474,7 @@ Result<void> Store::set_order(const std::string& cert_name, const std::string& o
   return acme::ok();
 }
 
-Result<std::optional<std::string>> Store::find_order(const std::string& cert_name) {
+Result<std::optional<std::string>> SqliteStore::find_order(const std::string& cert_name) {
   ACME_ASSIGN(auto s, prepare(db_.get(), "SELECT order_url FROM orders WHERE cert_name = ?"));
   bind_value(s.get(), 1, cert_name);
   const int rc = sqlite3_step(s.get());
@@ -595,14 +483,14 @@ Result<std::optional<std::string>> Store::find_order(const std::string& cert_nam
   return std::optional<std::string>(col_text(s.get(), 0));
 }
 
-Result<void> Store::clear_order(const std::string& cert_name) {
+Result<void> SqliteStore::clear_order(const std::string& cert_name) {
   ACME_ASSIGN(auto s, prepare(db_.get(), "DELETE FROM orders WHERE cert_name = ?"));
   bind_value(s.get(), 1, cert_name);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return db_error(db_.get(), "clear order");
   return acme::ok();
 }
 
-Result<void> Store::add_event(const Event& e) {
+Result<void> SqliteStore::add_event(const Event& e) {
   const char* counter = e.kind == "obtained" || e.kind == "renewed" ? "renewals_success"
                         : e.kind == "failed"                        ? "renewals_failure"
                         : e.kind == "hook_ran"                      ? "hooks_success"
@@ -633,7 +521,7 @@ Result<void> Store::add_event(const Event& e) {
   return exec("COMMIT");
 }
 
-Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
+Result<std::vector<CertificateMetrics>> SqliteStore::certificate_metrics() {
   ACME_ASSIGN(
       auto s,
       prepare(db_.get(),
@@ -682,7 +570,7 @@ Result<std::vector<CertificateMetrics>> Store::certificate_metrics() {
   return out;
 }
 
-Result<std::vector<Event>> Store::events(const std::string& cert_name, int limit) {
+Result<std::vector<Event>> SqliteStore::events(const std::string& cert_name, int limit) {
   ACME_ASSIGN(auto s, prepare(db_.get(),
                               "SELECT cert_name, kind, at, detail FROM events WHERE cert_name = ? "
                               "ORDER BY id DESC LIMIT ?"));
@@ -716,7 +604,7 @@ CaHealth read_ca_health(sqlite3_stmt* s) {
 
 }  // namespace
 
-Result<CaHealth> Store::ca_health(const std::string& server) {
+Result<CaHealth> SqliteStore::ca_health(const std::string& server) {
   const std::string sql =
       std::string("SELECT ") + kCaHealthColumns + " FROM ca_health WHERE server = ?";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));
@@ -729,8 +617,8 @@ Result<CaHealth> Store::ca_health(const std::string& server) {
   return h;
 }
 
-Result<CaHealth> Store::update_ca_health(const std::string& server,
-                                         const std::function<void(CaHealth&)>& change) {
+Result<CaHealth> SqliteStore::update_ca_health(const std::string& server,
+                                               const std::function<void(CaHealth&)>& change) {
   ACME_CHECK(exec("BEGIN IMMEDIATE"));
   auto body = [&]() -> Result<CaHealth> {
     ACME_ASSIGN(CaHealth h, ca_health(server));
@@ -757,7 +645,7 @@ Result<CaHealth> Store::update_ca_health(const std::string& server,
   return r;
 }
 
-Result<std::vector<CaHealth>> Store::all_ca_health() {
+Result<std::vector<CaHealth>> SqliteStore::all_ca_health() {
   const std::string sql =
       std::string("SELECT ") + kCaHealthColumns + " FROM ca_health ORDER BY server";
   ACME_ASSIGN(auto s, prepare(db_.get(), sql.c_str()));

@@ -1,7 +1,6 @@
 #pragma once
-// The agent's SQLite store: accounts per ACME directory, certificates, in-flight orders and
-// an event history. WAL mode and a busy timeout make concurrent CLI + agent use safe.
-// Schema changes go through PRAGMA user_version migrations (store.cpp).
+// The agent's store: accounts per ACME directory, certificates, in-flight orders, an event
+// history with counters, and per-CA health. An interface with two backends (below).
 
 #include <cstdint>
 #include <functional>
@@ -11,8 +10,6 @@
 #include <vector>
 
 #include "acme/result.hpp"
-
-struct sqlite3;
 
 namespace agent {
 
@@ -106,65 +103,62 @@ struct Event {
   std::string detail;
 };
 
+// The agent's per-host store. Two backends: SqliteStore (store/sqlite_store.hpp, the
+// embedded default at STATE_DIR/acmectl.db) and PostgresStore (store/postgres_store.hpp,
+// chosen by [store] url: this host's rows in the fleet's database, keyed by agent_id).
+// store/open_store.hpp picks one from the config. Not shared between threads: open one
+// per thread (a SQLite or libpq connection each).
 class Store {
  public:
-  // Opens (creating if needed) the database at path and migrates it to the current schema.
+  // The SQLite store at path (created and migrated if needed): SqliteStore::open.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
-  ~Store();
+  Store() = default;
+  virtual ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  int schema_version() const;
-
-  Result<std::optional<AccountRecord>> find_account(const std::string& directory_url);
-  Result<void> upsert_account(const AccountRecord& account);
+  // The schema version migrations brought the database to (-1 when it cannot be read).
+  virtual int schema_version() const = 0;
+  virtual Result<std::optional<AccountRecord>> find_account(const std::string& directory_url) = 0;
+  virtual Result<void> upsert_account(const AccountRecord& account) = 0;
   // Records that the certificate with this serial was revoked and makes the record due
   // now, touching nothing else (a renewal may be writing the rest).
-  Result<void> mark_revoked(const std::string& name, const std::string& serial);
+  virtual Result<void> mark_revoked(const std::string& name, const std::string& serial) = 0;
   // Forgets the account of a directory (after deactivation): the next use registers anew.
-  Result<void> remove_account(const std::string& directory_url);
+  virtual Result<void> remove_account(const std::string& directory_url) = 0;
 
-  Result<std::optional<CertificateRecord>> find_certificate(const std::string& name);
-  Result<std::vector<CertificateRecord>> list_certificates();
-  Result<void> upsert_certificate(const CertificateRecord& cert);
-  Result<void> delete_certificate(const std::string& name);
+  virtual Result<std::optional<CertificateRecord>> find_certificate(const std::string& name) = 0;
+  virtual Result<std::vector<CertificateRecord>> list_certificates() = 0;
+  virtual Result<void> upsert_certificate(const CertificateRecord& cert) = 0;
+  virtual Result<void> delete_certificate(const std::string& name) = 0;
   // A certificate gone from the config stops being renewed (and shows as unmanaged).
-  Result<void> set_managed(const std::string& name, bool managed);
+  virtual Result<void> set_managed(const std::string& name, bool managed) = 0;
   // Updates only what the config owns (names, key type, challenge, output, server, hook,
   // CA bundle), never the issued state a concurrent renewal may have just written; with
   // due_now, also makes the certificate due (next_check = 0).
-  Result<void> update_certificate_settings(const CertificateRecord& cert, bool due_now);
+  virtual Result<void> update_certificate_settings(const CertificateRecord& cert, bool due_now) = 0;
   // Names whose next_check (or backoff) has come, soonest first; and the earliest future
   // next_check (0 when none), so the scheduler knows how long it may sleep.
-  Result<std::vector<std::string>> due_certificates(int64_t now, int limit);
-  Result<int64_t> next_check_after(int64_t now);
+  virtual Result<std::vector<std::string>> due_certificates(int64_t now, int limit) = 0;
+  virtual Result<int64_t> next_check_after(int64_t now) = 0;
 
-  Result<void> set_order(const std::string& cert_name, const std::string& order_url,
-                         const std::string& state);
-  Result<std::optional<std::string>> find_order(const std::string& cert_name);
-  Result<void> clear_order(const std::string& cert_name);
+  virtual Result<void> set_order(const std::string& cert_name, const std::string& order_url,
+                                 const std::string& state) = 0;
+  virtual Result<std::optional<std::string>> find_order(const std::string& cert_name) = 0;
+  virtual Result<void> clear_order(const std::string& cert_name) = 0;
 
   // Records an event and bumps the certificate's counters (renewals, hooks) in the same
   // transaction, so /metrics counters survive restarts.
-  Result<void> add_event(const Event& event);
-  Result<std::vector<CertificateMetrics>> certificate_metrics();
-  Result<std::vector<Event>> events(const std::string& cert_name, int limit = 50);
+  virtual Result<void> add_event(const Event& event) = 0;
+  virtual Result<std::vector<CertificateMetrics>> certificate_metrics() = 0;
+  virtual Result<std::vector<Event>> events(const std::string& cert_name, int limit = 50) = 0;
 
   // Per-CA health (a CA never seen reads as healthy). update_ca_health reads, applies
   // `change` and writes in one transaction, so concurrent workers never lose a count.
-  Result<CaHealth> ca_health(const std::string& server);
-  Result<CaHealth> update_ca_health(const std::string& server,
-                                    const std::function<void(CaHealth&)>& change);
-  Result<std::vector<CaHealth>> all_ca_health();
-
- private:
-  struct DbCloser {
-    void operator()(sqlite3* db) const noexcept;
-  };
-  explicit Store(sqlite3* db);
-  Result<void> exec(const std::string& sql);
-  Result<void> migrate();
-  std::unique_ptr<sqlite3, DbCloser> db_;
+  virtual Result<CaHealth> ca_health(const std::string& server) = 0;
+  virtual Result<CaHealth> update_ca_health(const std::string& server,
+                                            const std::function<void(CaHealth&)>& change) = 0;
+  virtual Result<std::vector<CaHealth>> all_ca_health() = 0;
 };
 
 }  // namespace agent
