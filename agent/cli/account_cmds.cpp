@@ -41,7 +41,7 @@ acme::Result<AccountSession> open_account(const GlobalOptions& g, bool create) {
   ACME_ASSIGN(const std::string url, resolve_server(g.server));
   a.state_dir = resolve_state_dir(g.state_dir);
   if (create) {
-    ACME_ASSIGN(a.store, open_store(a.state_dir));
+    ACME_ASSIGN(a.store, open_store(g, a.state_dir));
   } else {
     ACME_ASSIGN(a.store, open_existing_store(g));
     ACME_ASSIGN(auto rec, a.store->find_account(url));

@@ -100,7 +100,7 @@ int run_doctor_cmd(const GlobalOptions& cmdline, const DoctorCmdOptions& o) {
   d.expect_ips = o.expect_ips;
 
   std::vector<CertificateRecord> records;
-  if (::access((d.globals.state_dir + "/acmectl.db").c_str(), F_OK) == 0) {
+  if (store_exists(d.globals)) {
     auto store = open_existing_store(d.globals);
     if (!store) return fail(store.error());
     auto all = (*store)->list_certificates();

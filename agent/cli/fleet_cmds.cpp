@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "deploy/files.hpp"
 #include "fleet/fleet_store.hpp"
+#include "store/postgres_store.hpp"
 #include "store/store.hpp"
 
 namespace agent {
@@ -211,17 +212,35 @@ int run_store_migrate(const GlobalOptions& g, const StoreMigrateOptions& o) {
   }
   auto n = migrate(**local, **fs);
   if (!n) return fail(n.error());
+  // This host's own records (schedule, failures, history, counters, orders, CA health)
+  // move into the database too: with [store] url the agent keeps them there.
+  auto host_store = PostgresStore::open(s);
+  if (!host_store) return fail(host_store.error());
+  auto& pg_store = static_cast<PostgresStore&>(**host_store);
+  auto h = import_host_records(**local, pg_store);
+  if (!h) return fail(h.error());
   if (g.json) {
     std::cout << nlohmann::json{{"copied", n->copied},
                                 {"already_present", n->present},
                                 {"not_issued", n->skipped},
-                                {"accounts", n->accounts}}
+                                {"accounts", n->accounts},
+                                {"host", pg_store.host()},
+                                {"host_records",
+                                 {{"certificates", h->certificates},
+                                  {"already_present", h->present},
+                                  {"accounts", h->accounts},
+                                  {"orders", h->orders},
+                                  {"ca_health", h->ca_health}}}}
                      .dump()
               << "\n";
   } else {
     std::printf(
         "copied %d certificate(s) into %s (%d already there, %d never issued), %d account(s)\n",
         n->copied, redact_url(s.url).c_str(), n->present, n->skipped, n->accounts);
+    std::printf(
+        "host %s: %d certificate record(s) with their history (%d already there), %d "
+        "account record(s), %d order(s), %d CA health record(s)\n",
+        pg_store.host().c_str(), h->certificates, h->present, h->accounts, h->orders, h->ca_health);
   }
   return kExitOk;
 }

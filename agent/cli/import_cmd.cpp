@@ -76,7 +76,7 @@ int run_import(const ImportCommands& cmds, const GlobalOptions& g, const ImportC
   }
 
   const std::string state_dir = resolve_state_dir(g.state_dir);
-  auto store = open_store(state_dir);
+  auto store = open_store(g, state_dir);
   if (!store) return fail(store.error());
   ImportSettings settings;
   settings.state_dir = state_dir;

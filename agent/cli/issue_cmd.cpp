@@ -22,6 +22,7 @@
 #include "pipeline/names.hpp"
 #include "pipeline/pipeline.hpp"
 #include "session/account.hpp"
+#include "store/open_store.hpp"
 
 namespace agent::cli {
 
@@ -109,8 +110,13 @@ int run_issue_dry_run(const GlobalOptions& g, const IssueOptions& o, const Issue
                       const std::vector<acme::Identifier>& ids, const ChallengeSettings& ch,
                       const std::string& directory_url, const std::string& out_dir,
                       const std::string& csr_pem) {
+  // With [store] url, this host's records in PostgreSQL (only read here).
   const std::string db_path = state_dir + "/acmectl.db";
-  auto store = Store::open(::access(db_path.c_str(), F_OK) == 0 ? db_path : ":memory:");
+  auto fleet = fleet_settings(g.config);
+  if (!fleet) return fail(fleet.error());
+  auto store = fleet->enabled()
+                   ? open_configured_store(state_dir, *fleet)
+                   : Store::open(::access(db_path.c_str(), F_OK) == 0 ? db_path : ":memory:");
   if (!store) return fail(store.error());
   CertificateRecord rec;
   rec.name = name;
@@ -264,7 +270,7 @@ int run_issue(const GlobalOptions& g, const IssueOptions& o, const IssueDefaults
   }
 
   // 2. Record the settings (the agent and `renew` use them from now on).
-  auto store = open_store(state_dir);
+  auto store = open_store(g, state_dir);
   if (!store) return fail(store.error());
   Store& db = **store;
   auto existing = db.find_certificate(name);

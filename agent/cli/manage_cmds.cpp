@@ -37,10 +37,6 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-bool store_exists(const GlobalOptions& g) {
-  return ::access((resolve_state_dir(g.state_dir) + "/acmectl.db").c_str(), F_OK) == 0;
-}
-
 std::string last_result(const CertificateRecord& c) {
   if (!c.managed) return "unmanaged";
   if (c.revoked()) return "revoked";
@@ -128,7 +124,7 @@ int run_renew(const GlobalOptions& g, const RenewCmdOptions& o) {
   if (o.sync_config && !o.dry_run && !agent_listening(resolve_state_dir(g.state_dir))) {
     GlobalOptions resolved = g;
     resolved.state_dir = resolve_state_dir(g.state_dir);
-    auto store = open_store(resolved.state_dir);
+    auto store = open_store(g, resolved.state_dir);
     if (!store) return fail(store.error());
     auto synced = sync_configured_certificates(**store, o.configured, resolved);
     if (!synced) return fail(synced.error());

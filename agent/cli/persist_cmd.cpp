@@ -65,7 +65,7 @@ int run_persist_record(const GlobalOptions& g, const PersistRecordOptions& o) {
   auto issuer = acme::dns_persist_issuer(dir_info.issuer_domain_names, dir_info.caa_identities,
                                          *directory_url);
   if (!issuer) return fail(issuer.error());
-  auto store = open_store(state_dir);
+  auto store = open_store(g, state_dir);
   if (!store) return fail(store.error());
   if (auto r = ensure_account(*session, **store, g, state_dir); !r) return fail(r.error());
   record.issuer_domain = *issuer;

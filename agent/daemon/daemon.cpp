@@ -38,6 +38,7 @@
 #include "metrics/server.hpp"
 #include "pipeline/pipeline.hpp"
 #include "session/session.hpp"
+#include "store/open_store.hpp"
 
 namespace agent {
 
@@ -195,7 +196,7 @@ void Daemon::enqueue_name(const std::string& name) {
 // run. Also refreshes the fleet metrics.
 void Daemon::fleet_sync() {
   auto log = logger("fleet");
-  auto local = Store::open(g_.state_dir + "/acmectl.db");
+  auto local = open_configured_store(g_.state_dir, cfg_.store);
   if (!local) {
     log->error("fleet sync: {}", local.error().to_string());
     return;
@@ -317,7 +318,7 @@ acme::Result<void> Daemon::sync_config() {
 }
 
 void Daemon::worker() {
-  auto store = Store::open(g_.state_dir + "/acmectl.db");
+  auto store = open_configured_store(g_.state_dir, cfg_.store);
   if (!store) {
     logger("agent")->error("worker: {}", store.error().to_string());
     return;
@@ -506,7 +507,7 @@ int Daemon::run() {
                 "/locks/agent.lock is held)");
   }
   agent_lock_ = std::move(*agent_lock);
-  auto store = open_store(g_.state_dir);
+  auto store = open_store(g_.state_dir, cfg_.store);
   if (!store) return fail(store.error().to_string());
   store_ = std::move(*store);
 
@@ -572,6 +573,9 @@ int Daemon::run() {
     metrics::ServerOptions mo;
     mo.listen = cfg_.agent.metrics_listen;
     mo.db_path = g_.state_dir + "/acmectl.db";
+    mo.open_store = [dir = g_.state_dir, st = cfg_.store] {
+      return open_configured_store(dir, st);
+    };
     mo.renew_before_days = cfg_.agent.renew_before_days;
     mo.registry = &registry_;
     auto m = metrics::MetricsServer::start(mo);

@@ -321,7 +321,7 @@ struct MetricsServer::Impl {
 
   acme::Result<Store*> open_store(std::unique_ptr<Store>& s) {
     if (!s) {
-      ACME_ASSIGN(s, Store::open(options.db_path));
+      ACME_ASSIGN(s, options.open_store ? options.open_store() : Store::open(options.db_path));
     }
     return s.get();
   }

@@ -3,6 +3,7 @@
 // Every scrape reads the store, so values survive restarts and reflect other processes
 // (`acmectl renew` from cron) too.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,8 @@ class Registry;
 struct ServerOptions {
   std::string listen = "127.0.0.1:9469";
   std::string db_path;
+  // Opens a store connection (one per endpoint); unset: the SQLite store at db_path.
+  std::function<acme::Result<std::unique_ptr<Store>>()> open_store;
   int renew_before_days = 30;
   int stall_seconds = 120;  // /healthz fails when the scheduler has not ticked for this long
   const Registry* registry = nullptr;  // the agent's process-wide metrics; none: left out

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "config/config.hpp"
 #include "deploy/files.hpp"
 #include "deploy/permissions.hpp"
 #include "log/log.hpp"
+#include "store/open_store.hpp"
 
 namespace agent {
 
@@ -63,30 +65,46 @@ std::string resolve_state_dir(const std::string& flag) {
 namespace {
 
 // The state dir and its database decide which hooks run as whom: refuse them when others
-// can write them (issue 13 finding 3).
-acme::Result<std::unique_ptr<Store>> open_checked(const std::string& state_dir) {
+// can write them (issue 13 finding 3). A PostgreSQL store has no file here.
+acme::Result<std::unique_ptr<Store>> open_checked(const std::string& state_dir,
+                                                  const FleetSettings& store) {
   ACME_CHECK(check_not_writable_by_others(state_dir, "state dir"));
-  const std::string db = state_dir + "/acmectl.db";
-  ACME_ASSIGN(auto store, Store::open(db));
-  ACME_CHECK(check_not_writable_by_others(db, "database"));
-  return store;
+  ACME_ASSIGN(auto opened, open_configured_store(state_dir, store));
+  if (!store.enabled()) {
+    ACME_CHECK(check_not_writable_by_others(state_dir + "/acmectl.db", "database"));
+  }
+  return opened;
 }
 
 }  // namespace
 
-acme::Result<std::unique_ptr<Store>> open_store(const std::string& state_dir) {
+acme::Result<std::unique_ptr<Store>> open_store(const std::string& state_dir,
+                                                const FleetSettings& store) {
   ACME_CHECK(make_dirs(state_dir, 0700));
-  return open_checked(state_dir);
+  return open_checked(state_dir, store);
+}
+
+acme::Result<std::unique_ptr<Store>> open_store(const GlobalOptions& g,
+                                                const std::string& state_dir) {
+  ACME_ASSIGN(auto store, fleet_settings(g.config));
+  return open_store(state_dir, store);
+}
+
+bool store_exists(const GlobalOptions& g) {
+  auto store = fleet_settings(g.config);
+  if (!store || store->enabled()) return true;
+  return ::access((resolve_state_dir(g.state_dir) + "/acmectl.db").c_str(), F_OK) == 0;
 }
 
 acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g) {
   const std::string state_dir = resolve_state_dir(g.state_dir);
+  ACME_ASSIGN(auto store, fleet_settings(g.config));
   const std::string db = state_dir + "/acmectl.db";
-  if (::access(db.c_str(), F_OK) != 0) {
+  if (!store.enabled() && ::access(db.c_str(), F_OK) != 0) {
     return make_error(Errc::kInvalidInput,
                       "no store at " + db + ": issue a certificate first (acmectl issue)");
   }
-  return open_checked(state_dir);
+  return open_checked(state_dir, store);
 }
 
 HttpClientFactory default_http_client_factory() {

@@ -11,6 +11,7 @@
 #include "acme/http.hpp"
 #include "acme/key.hpp"
 #include "acme/result.hpp"
+#include "fleet/fleet_store.hpp"
 #include "session/options.hpp"
 #include "store/store.hpp"
 
@@ -28,10 +29,19 @@ std::string resolve_state_dir(const std::string& flag);
 // `path` made absolute against the current directory (lexically normalised; "" stays "").
 std::string absolute_path(const std::string& path);
 
-// Creates the state dir (0700) and opens STATE/acmectl.db.
-acme::Result<std::unique_ptr<Store>> open_store(const std::string& state_dir);
-// Opens STATE/acmectl.db when it exists (commands that only read or manage what is there).
+// Creates the state dir (0700) and opens the store the config chooses
+// (store/open_store.hpp): with [store] url this host's records in PostgreSQL, else
+// STATE/acmectl.db. The first form reads [store] from g.config.
+acme::Result<std::unique_ptr<Store>> open_store(const GlobalOptions& g,
+                                                const std::string& state_dir);
+acme::Result<std::unique_ptr<Store>> open_store(const std::string& state_dir,
+                                                const FleetSettings& store);
+// The same for commands that only read or manage what is there: without [store] url,
+// STATE/acmectl.db must exist.
 acme::Result<std::unique_ptr<Store>> open_existing_store(const GlobalOptions& g);
+// Whether there is a store to read: with [store] url always (PostgreSQL; a config that
+// does not load counts too, so open_existing_store reports it), else STATE/acmectl.db.
+bool store_exists(const GlobalOptions& g);
 
 struct Session {
   std::unique_ptr<acme::HttpClient> http;

@@ -258,4 +258,15 @@ if command -v promtool >/dev/null; then
   promtool check metrics <"$TMP/metrics.b" >/dev/null 2>&1 || fail "promtool rejects B's metrics"
 fi
 ok "fleet metrics on B"
+
+# Each agent's own records (schedule, history, counters) are in PostgreSQL under its
+# agent_id, one row per certificate and host: no SQLite store, nothing mixed.
+for h in A B C; do
+  [[ ! -e "$TMP/$h/state/acmectl.db" ]] || fail "agent $h wrote $TMP/$h/state/acmectl.db although [store] url is set"
+  assert_eq "$(pg_sql "SELECT count(*) FROM host_certificates WHERE host = '$h'")" "$N" \
+    "agent $h's certificate records"
+  assert_eq "$(pg_sql "SELECT count(*) FROM host_certificates WHERE host = '$h'
+    AND out_dir NOT LIKE '$TMP/$h/live/%'")" 0 "agent $h's records naming another host's output"
+done
+ok "per-host records of A, B and C in PostgreSQL, one per certificate each"
 log "total $((SECONDS - t0)) s, $(pebble_new_orders) orders"
