@@ -18,7 +18,7 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 n = [int(r["certificates"]) for r in rows]
 panels = [
     ("agent start (ms)", [("exec to /healthz 200", "start_ms", 1)], True),
-    ("memory (MiB)", [("RSS, idle", "rss_kib", 1024), ("peak RSS, after scrapes", "peak_rss_kib", 1024),
+    ("memory (MiB)", [("RSS, idle", "rss_kib", 1024), ("peak RSS (VmHWM: start-up or a scrape)", "peak_rss_kib", 1024),
                       ("RSS after the scrapes", "rss_after_kib", 1024)], True),
     ("/metrics scrape (ms)", [("median", "scrape_median_ms", 1), ("max", "scrape_max_ms", 1)], True),
     ("scheduler pass (ms)", [("median", "pass_median_ms", 1), ("max", "pass_max_ms", 1)], True),
