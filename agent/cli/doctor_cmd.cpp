@@ -100,7 +100,9 @@ int run_doctor_cmd(const GlobalOptions& cmdline, const DoctorCmdOptions& o) {
   d.expect_ips = o.expect_ips;
 
   std::vector<CertificateRecord> records;
-  if (store_exists(d.globals)) {
+  // A config that does not load names no store (it may choose PostgreSQL): the config
+  // check reports it, and the names given are checked without records.
+  if (fleet_settings(d.globals.config) && store_exists(d.globals)) {
     auto store = open_existing_store(d.globals);
     if (!store) return fail(store.error());
     auto all = (*store)->list_certificates();
