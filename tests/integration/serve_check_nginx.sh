@@ -70,6 +70,16 @@ served_serial() {
   norm_serial "$(openssl s_client -connect "127.0.0.1:$port" -servername "$name" </dev/null 2>/dev/null |
     openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//')"
 }
+# wait_served SERIAL: until nginx serves SERIAL (at most 5 s). Right after a reload, a
+# new connection may still reach an old worker (nginx starts the new workers before it
+# tells the old ones to stop accepting), more so on a loaded machine.
+wait_served() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(served_serial)" == "$1" ]] && return 0
+    sleep 0.05
+  done
+}
 count_events() { # KIND
   "$ACMECTL" show "$name" --json --state-dir "$state" 2>/dev/null |
     jq --arg k "$1" '.events | map(select(.kind == $k)) | length'
@@ -80,6 +90,7 @@ renew() { run_acmectl renew --force "$name" --config "$TMP/acmectl.toml"; }
 renew
 ((RC == 0)) || fail "renew with the reloading hook: exit $RC"
 s1=$(cert_serial "$live/cert.pem")
+wait_served "$s1"
 assert_eq "$(served_serial)" "$s1" "serial nginx serves"
 assert_eq "$(served_metric)" 1 "acmectl_certificate_served after a reload"
 assert_eq "$(count_events served)" 1 "served events"
@@ -105,7 +116,7 @@ ok "hook without reload: serve_mismatch event, log line with both serials, metri
 # 3. Rollback on serve failure. Reload nginx by hand first so it serves s2 (the version the
 #    next renewal will keep as previous), then renew again without a reload.
 nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" -s reload
-for ((i = 0; i < 40; i++)); do [[ "$(served_serial)" == "$s2" ]] && break; sleep 0.05; done
+wait_served "$s2"
 assert_eq "$(served_serial)" "$s2" "serial nginx serves after a manual reload"
 # The next check of the certificate (a renew that is not due) asks again: metric 1.
 run_acmectl renew "$name" --config "$TMP/acmectl.toml"
@@ -135,6 +146,7 @@ expect_rc 0 issue --force -d "$name" --config "$TMP/acmectl.toml" --out "$TMP/li
   --deploy-hook "$reload_hook"
 s4=$(cert_serial "$live/cert.pem")
 [[ "$s4" != "$s2" ]] || fail "issue --force did not install a new certificate"
+wait_served "$s4"
 assert_eq "$(served_serial)" "$s4" "serial nginx serves after issue"
 assert_eq "$(count_events served)" $((before + 1)) "served events after issue"
 grep -Eq "endpoint=127.0.0.1:$port serves serial=0?$s4" "$ERR_FILE" || fail "issue does not log the served check"
