@@ -19,6 +19,7 @@
 #include "deploy/purge.hpp"
 #include "events/event_sink.hpp"
 #include "events/notifier.hpp"
+#include "metrics/status_page.hpp"
 #include "pipeline/names.hpp"
 #include "pipeline/pipeline.hpp"
 #include "schedule/policy.hpp"
@@ -257,20 +258,6 @@ struct Column {
   bool last = false;  // printed unpadded (free text that may be long)
 };
 
-// The issuer's CN (or whole name) of OUT/NAME/cert.pem; "-" when unreadable.
-std::string issuer_of(const CertificateRecord& c) {
-  if (c.out_dir.empty() || c.not_after == 0) return "-";
-  auto pem = read_file(c.out_dir + "/cert.pem");
-  if (!pem) return "-";
-  auto info = acme::inspect_certificate(*pem);
-  if (!info) return "-";
-  const std::string& dn = info->issuer;
-  const auto cn = dn.find("CN=");
-  if (cn == std::string::npos) return dn.empty() ? "-" : dn;
-  const auto end = dn.find(',', cn);
-  return dn.substr(cn + 3, end == std::string::npos ? std::string::npos : end - cn - 3);
-}
-
 }  // namespace
 
 int run_list(const GlobalOptions& g, int renew_before_days) {
@@ -302,7 +289,7 @@ int run_list(const GlobalOptions& g, int renew_before_days) {
   std::vector<std::string> issuers;
   for (const auto& c : *all) {
     status.push_back(certificate_status(c, renew_before_days, now));
-    issuers.push_back(issuer_of(c));
+    issuers.push_back(metrics::issuer_from_files(c));  // as the status page shows it
   }
   if (g.json) {
     nlohmann::json out = nlohmann::json::array();
