@@ -54,6 +54,17 @@ echo "== all tests (build/)" >&2
 ctest --test-dir build --output-on-failure -j"$jobs" "$@" || status=1
 
 if ((status != 0)); then
+  # CI shows the head and the tail of a long log: repeat the end of each failed
+  # test's output here, at the tail, so the cause is never cut out of the middle.
+  for dir in build-asan build; do
+    failed=$dir/Testing/Temporary/LastTestsFailed.log
+    [[ -s "$failed" ]] || continue
+    while IFS=: read -r _ name; do
+      echo "== the end of $name's output ($dir/)" >&2
+      awk -v t="Testing: $name" '$0 ~ t"$" {on = 1} on {print} on && /end of output/ {exit}' \
+        "$dir/Testing/Temporary/LastTest.log" | tail -n 40 >&2
+    done <"$failed"
+  done
   echo "test.sh: FAILED (see the ctest output above)" >&2
 fi
 exit "$status"

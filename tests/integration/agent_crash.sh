@@ -66,12 +66,24 @@ wait_for() {
   fail "not within $secs s: $*"
 }
 has_order() { [[ -n "$(order_url)" ]]; }
+# has_new_order URL: an order other than URL is stored. Right after an install
+# the finished order stays in the store a moment (it is cleared after the
+# record is saved), so "an order" alone may still be the previous one.
+has_new_order() {
+  local u
+  u=$(order_url)
+  [[ -n "$u" && "$u" != "$1" ]]
+}
 installed() { [[ -L "$live" && -s "$live/cert.pem" ]]; }
 serial_is_not() { installed && [[ "$(cert_serial "$live/cert.pem")" != "$1" ]]; }
 
 # consistent: OUT/NAME is a whole set: all four files, key matches, chain verifies.
+# The certificates live 30 s and the random kills below can keep the agent from
+# renewing for longer than that (each start resumes an order Pebble delays up to
+# 15 s), so an expired but whole set counts as consistent: this test is about
+# the set, the time check is tested elsewhere.
 consistent() {
-  verify_chain "$live"
+  verify_chain "$live" any-time
   assert_sans "$live/cert.pem" crash.acmectl.test www.crash.acmectl.test
 }
 
@@ -106,9 +118,8 @@ ok "first issuance: SIGTERM mid-order kept it (no backoff), resumed $url1 after 
 
 # --- 2. kill -9 while a renewal's order is in flight
 serial1=$(cert_serial "$live/cert.pem")
-wait_for 30 has_order
+wait_for 30 has_new_order "$url1"
 url2=$(order_url)
-[[ "$url2" != "$url1" ]] || fail "the renewal reused the first order"
 kill9
 log "killed the agent with renewal order $url2 in flight"
 consistent
@@ -127,7 +138,8 @@ for round in 1 2 3 4 5; do
   sleep "$((RANDOM % 3)).$((RANDOM % 10))"
   kill9
   consistent
-  log "round $round: killed after a random delay; $live is consistent"
+  left=$(($(date -d "$(openssl x509 -in "$live/cert.pem" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s)))
+  log "round $round: killed after a random delay; $live is consistent (certificate valid for $left s more)"
 done
 serial2=$(cert_serial "$live/cert.pem")
 start_agent
