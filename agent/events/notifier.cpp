@@ -1,9 +1,8 @@
 #include "events/notifier.hpp"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
+#include "acme/http.hpp"
 #include "base/time.hpp"
 #include "hooks/hook_runner.hpp"
 #include "log/log.hpp"
@@ -136,25 +135,40 @@ bool Notifier::wait_to_retry(int attempt) {
 
 bool Notifier::deliver_webhook(const std::string& body, const NotifyConfig& c) {
   auto log = logger("notify");
-  // "scheme://authority/path": httplib takes the first part and the path apart.
+  // Only "scheme://authority" is ever logged: a webhook's path often holds its secret
+  // (Slack, Discord, ntfy tokens).
   const auto authority = c.webhook.find("://") + 3;
-  const auto slash = c.webhook.find('/', authority);
-  const std::string origin = c.webhook.substr(0, slash);
-  const std::string path = slash == std::string::npos ? "/" : c.webhook.substr(slash);
+  const std::string origin = c.webhook.substr(0, c.webhook.find_first_of("/?#", authority));
+  acme::HttpOptions options;
+  options.allow_plain_http = true;
+  options.connect_timeout = std::chrono::seconds(c.timeout_seconds);
+  options.total_timeout = std::chrono::seconds(c.timeout_seconds);
+  options.max_response_bytes = 64 * 1024;
+  options.user_agent = "acmectl/" ACMECTL_VERSION " notify";
   std::string last;
   for (int attempt = 0; attempt <= c.retries; ++attempt) {
     if (attempt > 0 && !wait_to_retry(attempt)) break;
-    httplib::Client client(origin);
-    client.set_connection_timeout(std::chrono::seconds(c.timeout_seconds));
-    client.set_read_timeout(std::chrono::seconds(c.timeout_seconds));
-    client.set_write_timeout(std::chrono::seconds(c.timeout_seconds));
-    client.set_follow_location(false);
-    const auto res = client.Post(path, body, "application/json");
+    // A fresh client (and connection) per attempt; redirects are never followed.
+    auto client = acme::make_openssl_http_client(options);
+    if (!client) {
+      last = client.error().to_string();
+      break;
+    }
+    const auto res =
+        (*client)->send({"POST", c.webhook, {{"Content-Type", "application/json"}}, body});
     if (res && res->status >= 200 && res->status < 300) {
       log->info("webhook {} answered {}", origin, res->status);
       return true;
     }
-    last = res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());
+    if (res) {
+      last = "HTTP " + std::to_string(res->status);
+    } else {
+      // The transport's message starts with "POST URL": name the origin only.
+      last = res.error().message;
+      if (auto at = last.find(c.webhook); at != std::string::npos) {
+        last.replace(at, c.webhook.size(), origin);
+      }
+    }
     // A 4xx other than 408/429 will not change by asking again.
     if (res && res->status >= 400 && res->status < 500 && res->status != 408 &&
         res->status != 429) {

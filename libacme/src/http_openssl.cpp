@@ -77,7 +77,7 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-Result<Url> parse_any(std::string_view url, bool proxy) {
+Result<Url> parse_any(std::string_view url, bool proxy, bool allow_http = false) {
   Url out;
   const auto sep = url.find("://");
   if (sep == std::string_view::npos) {
@@ -87,7 +87,8 @@ Result<Url> parse_any(std::string_view url, bool proxy) {
     out.scheme = lower(url.substr(0, sep));
     url.remove_prefix(sep + 3);
   }
-  if (proxy ? out.scheme != "http" : out.scheme != "https") {
+  const bool plain_ok = proxy || (allow_http && out.scheme == "http");
+  if (proxy ? out.scheme != "http" : out.scheme != "https" && !plain_ok) {
     return make_error(
         Errc::kInvalidInput,
         proxy ? "proxy scheme " + out.scheme + ":// is not supported (http:// only)"
@@ -121,7 +122,7 @@ Result<Url> parse_any(std::string_view url, bool proxy) {
   }
   if (out.host.empty()) return make_error(Errc::kInvalidInput, "URL without a host");
   out.host = lower(out.host);
-  out.port = proxy ? 1080 : 443;
+  out.port = proxy ? 1080 : out.scheme == "http" ? 80 : 443;
   if (!port.empty()) {
     unsigned long p = 0;
     for (char c : port) {
@@ -151,7 +152,9 @@ bool to_addr(std::string_view text, int* family, unsigned char* bytes) {
 
 }  // namespace
 
-Result<Url> parse_url(std::string_view url) { return parse_any(url, false); }
+Result<Url> parse_url(std::string_view url, bool allow_http) {
+  return parse_any(url, false, allow_http);
+}
 Result<Url> parse_proxy_url(std::string_view url) { return parse_any(url, true); }
 
 bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in) {
@@ -497,10 +500,10 @@ class OpensslHttpClient final : public HttpClient {
   Result<HttpResponse> send(const HttpRequest& req) override {
     const detail::SigpipeGuard no_sigpipe;
     const std::string what = req.method + " " + req.url;
-    auto url = detail::parse_url(req.url);
+    auto url = detail::parse_url(req.url, options_.allow_plain_http);
     if (!url) return make_error(url.error().code, what + ": " + url.error().message);
     const auto deadline = Clock::now() + options_.total_timeout;
-    const std::string origin = url->host + ":" + std::to_string(url->port);
+    const std::string origin = url->scheme + "://" + url->host + ":" + std::to_string(url->port);
     // A kept-alive connection the server has closed meanwhile fails at once, before any
     // byte of a response: then one fresh connection is tried, as libcurl does.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -657,8 +660,11 @@ class OpensslHttpClient final : public HttpClient {
   // timeout (and the request's deadline).
   Result<void> connect(const Url& url, Clock::time_point request_deadline) {
     const auto deadline = std::min(request_deadline, Clock::now() + options_.connect_timeout);
+    // Plain http:// (HttpOptions::allow_plain_http only) goes direct and without TLS: a
+    // CONNECT tunnel is for TLS, and http_proxy's absolute-form requests are not spoken.
+    const bool plain = url.scheme == "http";
     std::optional<Url> proxy;
-    if (auto p = detail::proxy_for(url.host)) {
+    if (auto p = plain ? std::nullopt : detail::proxy_for(url.host)) {
       auto parsed = detail::parse_proxy_url(*p);
       if (!parsed)
         return make_error(Errc::kInvalidInput, "proxy " + *p + ": " + parsed.error().message);
@@ -673,6 +679,7 @@ class OpensslHttpClient final : public HttpClient {
                                              fd.error().message);
     }
     conn_.adopt(*fd);
+    if (plain) return ok();
     if (proxy) ACME_CHECK(proxy_connect(url, *proxy, deadline));
     return tls_handshake(url, deadline);
   }
@@ -730,41 +737,41 @@ class OpensslHttpClient final : public HttpClient {
                                 bool reused, bool* retry) {
     std::string out = req.method + " " + url.target + " HTTP/1.1\r\nHost: ";
     out += url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-    if (url.port != 443) out += ":" + std::to_string(url.port);
+    if (url.port != (url.scheme == "http" ? 80 : 443)) out += ":" + std::to_string(url.port);
     out += "\r\nUser-Agent: " + options_.user_agent + "\r\nAccept: */*\r\n";
     for (const auto& [k, v] : req.headers) out += k + ": " + v + "\r\n";
     if (req.method == "POST") out += "Content-Length: " + std::to_string(req.body.size()) + "\r\n";
     out += "\r\n";
     if (req.method == "POST") out += req.body;
 
-    SSL* ssl = conn_.ssl();
     std::string_view pending = out;
     while (!pending.empty()) {
-      ERR_clear_error();
-      const int n = SSL_write(ssl, pending.data(), static_cast<int>(pending.size()));
-      if (n > 0) {
-        pending.remove_prefix(static_cast<std::size_t>(n));
+      std::size_t n = 0;
+      std::string error;
+      const Io io = io_write(pending, &n, &error);
+      if (io == Io::kDone) {
+        pending.remove_prefix(n);
         continue;
       }
-      const int err = SSL_get_error(ssl, n);
-      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (!wait_fd(conn_.fd(), err == SSL_ERROR_WANT_WRITE, deadline)) {
+      if (io == Io::kWantRead || io == Io::kWantWrite) {
+        if (!wait_fd(conn_.fd(), io == Io::kWantWrite, deadline)) {
           return make_error(Errc::kTimeout, "sending the request: timed out");
         }
         continue;
       }
       *retry = reused && pending.size() == out.size();
-      return make_error(Errc::kNetwork, "sending the request: " + io_error(err));
+      return make_error(Errc::kNetwork, "sending the request: " + error);
     }
 
     detail::ResponseParser parser(req.method == "HEAD", options_.max_response_bytes);
     char buf[16384];
     while (!parser.done()) {
-      ERR_clear_error();
-      const int n = SSL_read(ssl, buf, sizeof(buf));
-      if (n > 0) {
+      std::size_t n = 0;
+      std::string error;
+      const Io io = io_read(buf, sizeof(buf), &n, &error);
+      if (io == Io::kDone) {
         std::size_t used = 0;
-        if (auto r = parser.feed(std::string_view(buf, static_cast<std::size_t>(n)), &used); !r) {
+        if (auto r = parser.feed(std::string_view(buf, n), &used); !r) {
           if (parser.too_large()) {
             return make_error(
                 Errc::kProtocol,
@@ -774,17 +781,15 @@ class OpensslHttpClient final : public HttpClient {
         }
         continue;
       }
-      const int err = SSL_get_error(ssl, n);
-      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (!wait_fd(conn_.fd(), err == SSL_ERROR_WANT_WRITE, deadline)) {
+      if (io == Io::kWantRead || io == Io::kWantWrite) {
+        if (!wait_fd(conn_.fd(), io == Io::kWantWrite, deadline)) {
           return make_error(Errc::kTimeout, "reading the response: timed out after " +
                                                 std::to_string(options_.total_timeout.count()) +
                                                 " ms");
         }
         continue;
       }
-      // ZERO_RETURN (close_notify) or SYSCALL with EOF: the server closed.
-      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+      if (io == Io::kClosed) {
         if (auto r = parser.eof(); !r) {
           *retry = reused && !parser.started();
           return make_error(r.error().code, "reading the response: " + r.error().message);
@@ -792,10 +797,68 @@ class OpensslHttpClient final : public HttpClient {
         break;
       }
       *retry = reused && !parser.started();
-      return make_error(Errc::kNetwork, "reading the response: " + io_error(err));
+      return make_error(Errc::kNetwork, "reading the response: " + error);
     }
     if (parser.close_after()) conn_.close();
     return parser.take();
+  }
+
+  // One write or read on the connection, through TLS or (plain http://) the socket.
+  enum class Io { kDone, kWantRead, kWantWrite, kClosed, kError };
+
+  Io io_write(std::string_view data, std::size_t* n, std::string* error) {
+    if (SSL* ssl = conn_.ssl()) {
+      ERR_clear_error();
+      const int rc = SSL_write(ssl, data.data(), static_cast<int>(data.size()));
+      if (rc > 0) {
+        *n = static_cast<std::size_t>(rc);
+        return Io::kDone;
+      }
+      return ssl_io(SSL_get_error(ssl, rc), error);
+    }
+    const ssize_t rc = ::send(conn_.fd(), data.data(), data.size(), MSG_NOSIGNAL);
+    if (rc > 0) {
+      *n = static_cast<std::size_t>(rc);
+      return Io::kDone;
+    }
+    return socket_io(rc, Io::kWantWrite, error);
+  }
+
+  Io io_read(char* buf, std::size_t cap, std::size_t* n, std::string* error) {
+    if (SSL* ssl = conn_.ssl()) {
+      ERR_clear_error();
+      const int rc = SSL_read(ssl, buf, static_cast<int>(cap));
+      if (rc > 0) {
+        *n = static_cast<std::size_t>(rc);
+        return Io::kDone;
+      }
+      const int err = SSL_get_error(ssl, rc);
+      // ZERO_RETURN (close_notify) or SYSCALL with EOF: the server closed.
+      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+        return Io::kClosed;
+      }
+      return ssl_io(err, error);
+    }
+    const ssize_t rc = ::recv(conn_.fd(), buf, cap, 0);
+    if (rc > 0) {
+      *n = static_cast<std::size_t>(rc);
+      return Io::kDone;
+    }
+    return rc == 0 ? Io::kClosed : socket_io(rc, Io::kWantRead, error);
+  }
+
+  static Io ssl_io(int err, std::string* error) {
+    if (err == SSL_ERROR_WANT_READ) return Io::kWantRead;
+    if (err == SSL_ERROR_WANT_WRITE) return Io::kWantWrite;
+    *error = io_error(err);
+    return Io::kError;
+  }
+
+  // want: the direction to wait for when the socket would block.
+  static Io socket_io(ssize_t rc, Io want, std::string* error) {
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return want;
+    *error = rc == 0 ? std::string("connection closed") : errno_text(errno);
+    return Io::kError;
   }
 
   static std::string io_error(int err) {

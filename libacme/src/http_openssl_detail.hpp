@@ -23,7 +23,8 @@ struct Url {
 
 // "https://host[:port]/path?q" (and "http://" for proxies; a proxy URL without a scheme
 // is http:// as curl reads it, default port 1080 like curl's).
-Result<Url> parse_url(std::string_view url);
+// https:// only, unless allow_http (then http:// too, port 80 by default).
+Result<Url> parse_url(std::string_view url, bool allow_http = false);
 Result<Url> parse_proxy_url(std::string_view url);
 
 // curl's NO_PROXY rules: "*" matches every host; otherwise a comma (or space) separated

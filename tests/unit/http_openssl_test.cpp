@@ -1,10 +1,16 @@
 // The OpenSSL HTTP client's pure parts (libacme/src/http_openssl.cpp): URLs, curl's
 // proxy environment rules, and the HTTP/1.1 response parser.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
+#include <thread>
 
+#include "acme/http.hpp"
 #include "http_openssl_detail.hpp"
 
 using acme::detail::no_proxy_matches;
@@ -34,6 +40,91 @@ TEST_CASE("parse_url: https only, default port 443, IPv6 literals, target") {
     CHECK(r.error().code == acme::Errc::kInvalidInput);
   }
   CHECK(parse_url("http://x/").error().message.find("only https://") != std::string::npos);
+}
+
+TEST_CASE("parse_url: http:// only when allowed (webhooks), port 80 by default") {
+  auto u = parse_url("http://127.0.0.1/hooks?t=1", /*allow_http=*/true);
+  REQUIRE(u);
+  CHECK(u->scheme == "http");
+  CHECK(u->port == 80);
+  CHECK(u->target == "/hooks?t=1");
+  u = parse_url("https://x/", true);
+  REQUIRE(u);
+  CHECK(u->port == 443);
+  CHECK_FALSE(parse_url("ftp://x/", true));
+  CHECK_FALSE(parse_url("http://x/", false));
+}
+
+// A one-shot plain HTTP server on a loopback port: answers one request with `answer`,
+// records what it read.
+struct OneShotServer {
+  int listen_fd = -1;
+  int port = 0;
+  std::string request;
+  std::thread thread;
+
+  explicit OneShotServer(std::string answer) {
+    listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listen_fd, 4) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this, answer = std::move(answer)] {
+      const int c = ::accept(listen_fd, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      // Headers, then the body by Content-Length.
+      for (;;) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+        const auto end = request.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        const auto cl = request.find("Content-Length: ");
+        const std::size_t body = cl == std::string::npos ? 0 : std::stoul(request.substr(cl + 16));
+        if (request.size() >= end + 4 + body) break;
+      }
+      ::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(c);
+    });
+  }
+  ~OneShotServer() {
+    ::shutdown(listen_fd, SHUT_RDWR);
+    if (thread.joinable()) thread.join();
+    ::close(listen_fd);
+  }
+};
+
+TEST_CASE("plain http:// round trip with allow_plain_http, direct even with a proxy set") {
+  OneShotServer server("HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok");
+  ::setenv("https_proxy", "http://127.0.0.1:1", 1);  // a dead proxy: must not be used
+  acme::HttpOptions o;
+  o.allow_plain_http = true;
+  o.total_timeout = std::chrono::seconds(5);
+  auto client = acme::make_openssl_http_client(o);
+  REQUIRE(client);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port) + "/hooks/x";
+  auto r = (*client)->send({"POST", url, {{"Content-Type", "application/json"}}, "{\"a\":1}"});
+  ::unsetenv("https_proxy");
+  REQUIRE(r);
+  CHECK(r->status == 202);
+  CHECK(r->body == "ok");
+  server.thread.join();
+  CHECK(server.request.rfind("POST /hooks/x HTTP/1.1\r\n", 0) == 0);
+  CHECK(server.request.find("\r\nHost: 127.0.0.1:" + std::to_string(server.port) + "\r\n") !=
+        std::string::npos);
+  CHECK(server.request.find("\r\n\r\n{\"a\":1}") != std::string::npos);
+
+  // Without the option an http:// URL is refused before any connection.
+  auto strict = acme::make_openssl_http_client({});
+  REQUIRE(strict);
+  auto refused = (*strict)->send({"GET", url, {}, ""});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("only https://") != std::string::npos);
 }
 
 TEST_CASE("parse_proxy_url: http:// or no scheme, port 1080 by default, credentials") {

@@ -50,6 +50,9 @@ struct HttpOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds total_timeout{60'000};
   std::size_t max_response_bytes = 4 * 1024 * 1024;
+  // http:// URLs too (not for ACME, RFC 8555 §6.1: the agent's webhooks). Plain requests go
+  // straight to the host, never through a proxy. The OpenSSL client only.
+  bool allow_plain_http = false;
 };
 
 // The production client: make_openssl_http_client, or the libcurl one when libacme was
