@@ -27,7 +27,7 @@
 #include "acme/host_port.hpp"
 #include "acme/unique_fd.hpp"
 #include "http01_request.hpp"
-#include "poll_server.hpp"
+#include "acme/poll_server.hpp"
 
 namespace acme {
 

@@ -27,7 +27,7 @@
 #include "acme/tls_alpn01.hpp"
 #include "acme/unique_fd.hpp"
 #include "ossl.hpp"
-#include "poll_server.hpp"
+#include "acme/poll_server.hpp"
 #include "tls_alpn01_detail.hpp"
 
 namespace acme {

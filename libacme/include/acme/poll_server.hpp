@@ -10,8 +10,10 @@
 //   bool make_room()                           the table is full: evict one, or false
 //   short events(const Conn& c)                POLLIN or POLLOUT
 //   bool step(Conn& c, short revents)          advance it; false when it is finished
-// and may provide before_loop() (run first on the loop's thread). Conn has `fd` (UniqueFd)
-// and `deadline` (steady_clock time point).
+// and may provide before_loop() (run first on the loop's thread) and on_notify() (run on
+// the loop's thread after another thread called notify(): e.g. a worker finished a job
+// for a connection, whose events() may be 0 while it waits). Conn has `fd` (UniqueFd) and
+// `deadline` (steady_clock time point).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -77,12 +79,20 @@ class PollServer {
 
   // Wakes the loop and waits for it (the destructor of the owner calls it).
   void stop() noexcept {
+    stopping_.store(true);
     const char c = 'x';
     if (wake_write_.valid()) (void)!::write(wake_write_.get(), &c, 1);
     if (thread_.joinable()) thread_.join();
   }
 
+  // From any thread: the loop wakes up and runs derived().on_notify().
+  void notify() noexcept {
+    const char c = 'n';
+    if (wake_write_.valid()) (void)!::write(wake_write_.get(), &c, 1);
+  }
+
   void before_loop() {}
+  void on_notify() {}
 
  protected:
   std::vector<Conn> conns_;  // the loop's thread only
@@ -125,13 +135,20 @@ class PollServer {
         if (errno == EINTR) continue;
         return;  // EFAULT/EINVAL/ENOMEM: nothing sensible left to serve with
       }
-      if (fds[0].revents != 0) return;
+      const bool notified = fds[0].revents != 0;
+      if (notified) {
+        char drain[64];
+        while (::read(wake_read_.get(), drain, sizeof drain) > 0) {
+        }
+        if (stopping_.load()) return;
+      }
       // Connections first (indices shift once new ones are appended or old ones removed).
       for (std::size_t i = fds.size(); i-- > 2;) {
         if (fds[i].revents == 0) continue;
         if (!derived().step(conns_[i - 2], fds[i].revents)) close_at(i - 2);
       }
       if ((fds[1].revents & POLLIN) != 0) accept_all();
+      if (notified) derived().on_notify();
     }
   }
 
@@ -170,6 +187,7 @@ class PollServer {
   UniqueFd wake_read_, wake_write_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> stopping_{false};
   SteadyClock::time_point accept_paused_until_{};
 };
 
