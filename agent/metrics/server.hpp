@@ -1,12 +1,12 @@
 #pragma once
-// The agent's /metrics and /healthz endpoint (cpp-httplib), on a loopback address by default.
+// The agent's /metrics, /healthz and status page (/) endpoint, on a loopback address by
+// default: a small HTTP/1.1 server of its own (one poll loop thread, acme/poll_server.hpp).
 // Every scrape reads the store, so values survive restarts and reflect other processes
 // (`acmectl renew` from cron) too.
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "acme/result.hpp"
 
@@ -48,7 +48,6 @@ class MetricsServer {
   struct Impl;
   MetricsServer() = default;
   std::unique_ptr<Impl> impl_;
-  std::thread thread_;
   int port_ = 0;
 };
 
