@@ -1,7 +1,11 @@
 // acmectl: parse, call, map Result to exit code. Wiring only.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <optional>
+#include <string_view>
 
 #include "acme/http.hpp"
 #include "cli/account_cmds.hpp"
@@ -29,6 +33,43 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
+// The top-level command this run invokes, when its parse needs only its own options: ""
+// when there is no command word (`acmectl --version`, `acmectl --help` list the commands,
+// not their options); nullopt for an unknown word (typo suggestions look at every command)
+// and for the documentation commands (completion and man pages describe every command),
+// which get the whole tree. Defining the
+// global options on every command cost more than a third of `acmectl --version`'s
+// instructions (16 options x 25 commands of CLI11 objects), at every run.
+std::optional<std::string> lean_command(int argc, char** argv) {
+  static constexpr std::string_view kValued[] = {
+      "--state-dir", "--config",       "--server",  "--ca-bundle", "-m",          "--email",
+      "--eab-kid",   "--eab-hmac-key", "--eab-alg", "--log-level", "--log-format"};
+  static constexpr std::string_view kCommands[] = {
+      "issue",    "renew",          "list",    "agent",  "show",   "delete", "rollback", "revoke",
+      "profiles", "persist-record", "account", "import", "doctor", "store",  "gen"};
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--") return std::nullopt;
+    if (a.empty() || a.front() == '-') {
+      if (std::find(std::begin(kValued), std::end(kValued), a) != std::end(kValued)) ++i;
+      continue;
+    }
+    const bool known =
+        std::find(std::begin(kCommands), std::end(kCommands), a) != std::end(kCommands);
+    if (!known) return std::nullopt;
+    return std::string(a);
+  }
+  return std::string();
+}
+
+// The top-level command `a` belongs to ("" for the app itself).
+std::string top_level_name(const CLI::App& a) {
+  const CLI::App* at = &a;
+  if (at->get_parent() == nullptr) return "";
+  while (at->get_parent()->get_parent() != nullptr) at = at->get_parent();
+  return at->get_name();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,7 +90,10 @@ int main(int argc, char** argv) {
   g.eab_hmac_key = env_or("ACMECTL_EAB_HMAC_KEY", "");
   // Global options are accepted before or after the command name.
   HabitOptions habits;  // --staging, -n, -q, -v (cli/habits.hpp)
-  auto add_globals = [&g, &habits](CLI::App& a) {
+  const std::optional<std::string> lean = lean_command(argc, argv);
+  auto add_globals = [&g, &habits, &lean](CLI::App& a) {
+    // Only the invoked command (and the app) take them when that is all the parse needs.
+    if (lean && a.get_parent() != nullptr && top_level_name(a) != *lean) return;
     const std::size_t first_global = a.get_options({}).size();
     a.add_option("--state-dir", g.state_dir, "State directory (env ACMECTL_STATE_DIR)");
     a.add_option("--config", g.config, "TOML config file (env ACMECTL_CONFIG)");
