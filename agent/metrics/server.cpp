@@ -329,6 +329,7 @@ struct Conn {
   bool http10 = false;
   bool keep_alive = true;
   std::unique_ptr<Scrape> scrape;  // /metrics while streaming
+  std::unique_ptr<Scrape> spent;   // written out: freed once the last chunk is sent
 };
 
 struct Request {
@@ -783,7 +784,7 @@ struct MetricsServer::Impl : acme::detail::PollServer<MetricsServer::Impl, Conn>
   // (each scrape holds a snapshot of the store until it is sent).
   void submit(Conn& c, Job job) {
     std::size_t streaming = 0;
-    for (const auto& x : conns_) streaming += x.scrape ? 1 : 0;
+    for (const auto& x : conns_) streaming += x.scrape || x.spent ? 1 : 0;
     if (jobs_in_flight + streaming >= kMaxJobs) {
       respond(c, 503, "text/plain", "busy: too many scrapes at once\n", "Retry-After: 1\r\n");
       return;
@@ -870,6 +871,11 @@ struct MetricsServer::Impl : acme::detail::PollServer<MetricsServer::Impl, Conn>
         continue;
       }
       // The response is out.
+      if (c.spent) {
+        // The snapshot (~25 MB at 100,000 certificates) goes back to the system now.
+        c.spent.reset();
+        ::malloc_trim(0);
+      }
       if (c.close_after) {
         // Closing with unread input would reset the connection, and the client might
         // lose the answer (a 431 for instance): shut down writing, read until it closes.
@@ -911,9 +917,7 @@ struct MetricsServer::Impl : acme::detail::PollServer<MetricsServer::Impl, Conn>
     c.out.clear();
     if (!more) {
       c.body = std::string();
-      // The snapshot (~25 MB at 100,000 certificates) goes back to the system now.
-      c.scrape.reset();
-      ::malloc_trim(0);
+      c.spent = std::move(c.scrape);  // freed after the last chunk: the client is done first
       if (!c.http10) c.out = "0\r\n\r\n";
       return;
     }
