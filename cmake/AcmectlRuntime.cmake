@@ -15,7 +15,7 @@
 # copy is not exported from the executable, so the two never meet. Off under the
 # sanitizers (they want the shared C++ runtime).
 option(ACMECTL_HEADER_ONLY_DEPS "Compile spdlog, fmt and toml++ in from their headers" ON)
-option(ACMECTL_STATIC_RUNTIME "Link OpenSSL and the C++ runtime statically" OFF)
+option(ACMECTL_STATIC_RUNTIME "Link OpenSSL and the C++ runtime statically" ON)
 
 add_library(acmectl_logging INTERFACE)
 add_library(acmectl_toml INTERFACE)
