@@ -3,15 +3,18 @@
 # Both stages are Debian 12, the release acmectl is built and tested on; the final
 # stage carries only the shared libraries acmectl links (checked against the built
 # binary by tests/integration/dockerfile_acmectl.sh), curl for the HEALTHCHECK, and
-# runs as an unprivileged user. SQLite, c-ares and ldns are linked from their static
-# archives (ACMECTL_STATIC_DEPS, cmake/AcmectlStatic.cmake): no package for them here.
+# runs as an unprivileged user. acmectl links only glibc dynamically: SQLite, c-ares and
+# ldns come from their static archives (ACMECTL_STATIC_DEPS, cmake/AcmectlStatic.cmake),
+# OpenSSL and the C++ runtime too (ACMECTL_STATIC_RUNTIME), spdlog, fmt and toml++ from
+# their headers (cmake/AcmectlRuntime.cmake). libpq5 is there for a fleet store
+# ([store] url = "postgresql://..."), which loads it at run time.
 
 FROM debian:12.11-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        build-essential cmake pkg-config ca-certificates \
        libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libc-ares-dev libsqlite3-dev \
-       libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev \
+       libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev \
        libldns-dev libpq-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -24,7 +27,7 @@ FROM debian:12.11-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        ca-certificates curl \
-       libssl3 libcurl4 libspdlog1.10 libfmt9 libtomlplusplus3 libcpp-httplib0.11 libpq5 \
+       libpq5 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10002 acmectl \
     && useradd --system --uid 10002 --gid acmectl --home-dir /var/lib/acmectl \

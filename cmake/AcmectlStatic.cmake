@@ -2,10 +2,8 @@
 # other shared library of acmectl also loads - SQLite, c-ares, ldns - from those
 # archives, so the dynamic loader has fewer objects to map and relocate at every start.
 #
-# Not OpenSSL, not libstdc++: libcpp-httplib.so (the agent's metrics server; Debian
-# ships no static or header-only build of it) needs libssl.so.3, libcrypto.so.3 and
-# libstdc++.so.6 anyway, and a second, static copy of OpenSSL or of the C++ runtime in
-# the same process would be two libraries answering to the same symbols.
+# OpenSSL and the C++ runtime are linked statically by ACMECTL_STATIC_RUNTIME
+# (cmake/AcmectlRuntime.cmake), which also covers why that is sound.
 #
 # include() after the pkg_check_modules of SQLITE3, LDNS and CARES (root CMakeLists,
 # after add_subdirectory(libacme)).

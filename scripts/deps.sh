@@ -28,7 +28,6 @@ ACMECTL_DEB_PACKAGES=(
   doctest-dev
   libtomlplusplus-dev
   libpq-dev
-  libcpp-httplib-dev
   # real servers and tools the tests and the demo run
   pebble
   nginx

@@ -75,7 +75,13 @@ version=$("$ACMECTL" --version | awk '{ print $2 }')
 assert_eq "$(basename "$deb")" "acmectl_${version}_amd64.deb" "package file name"
 depends=$(dpkg-deb -f "$deb" Depends)
 assert_match "$depends" '(^|, )libc6 \(>= [0-9.]+\)' "Depends computed by dpkg-shlibdeps"
-assert_match "$depends" '(^|, )libssl3( |,|$)' "Depends computed by dpkg-shlibdeps"
+# OpenSSL and the C++ runtime are linked statically (ACMECTL_STATIC_RUNTIME): the package
+# depends on the package of each library the binary still needs, and on no other.
+while read -r soname; do
+  pkg=$(dpkg -S "*/$soname" 2>/dev/null | grep -v i386 | head -n 1 | cut -d: -f1)
+  [[ -n "$pkg" ]] || fail "no Debian package ships $soname"
+  assert_match "$depends" "(^|, )$pkg( |,|$)" "Depends covers $soname"
+done < <(objdump -p "$ACMECTL" | awk '$1 == "NEEDED" {print $2}')
 assert_match "$depends" '(^|, )passwd(,|$)' "Depends (useradd in postinst)"
 assert_match "$(dpkg-deb -f "$deb" Recommends)" '(^|, )libpq5(,|$)' "Recommends"
 assert_match "$(dpkg-deb -f "$deb" Recommends)" '(^|, )polkitd(,|$)' "Recommends"
