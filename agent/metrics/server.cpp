@@ -736,9 +736,12 @@ struct MetricsServer::Impl : acme::detail::PollServer<MetricsServer::Impl, Conn>
         }
       }
       if (c.head_only) {
-        // The headers only: the page is not rendered for them.
-        respond(c, 200, "text/html; charset=utf-8", "",
-                "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n");
+        // The headers only: the page is not rendered for them (so no Content-Length).
+        c.out = status_line(
+            c, 200, "text/html; charset=utf-8",
+            "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n");
+        c.out.append("\r\n");
+        start_writing(c);
       } else {
         submit(c, Job{c.id, true, page});
       }
