@@ -126,4 +126,7 @@ took_ms=$((($(date +%s%N) - start) / 1000000))
 grep -q "^renewed\\|: renewed" "$OUT_FILE" || fail "renew does not report the renewal"
 ((took_ms < 9000)) || fail "renew with a hanging receiver took ${took_ms} ms"
 grep -q "webhook http://127.0.0.1:$rport failed" "$ERR_FILE" || fail "the hanging webhook is not logged"
+# The webhook's path is its secret (Slack, ntfy): never in a log line, not even in the
+# transport's error text.
+! grep -n "/hooks/acmectl" "$ERR_FILE" || fail "the webhook's path was logged"
 ok "a hanging receiver: renewed, exit 0, returned in ${took_ms} ms (bounded by the timeout)"
