@@ -17,6 +17,14 @@
 option(ACMECTL_HEADER_ONLY_DEPS "Compile spdlog, fmt and toml++ in from their headers" ON)
 option(ACMECTL_STATIC_RUNTIME "Link OpenSSL and the C++ runtime statically" ON)
 
+# The sanitizer build links the shared libraries (below) and keeps them for these three
+# too: compiling spdlog and fmt into every file that logs would only slow that build down
+# (its job is to check acmectl's code, not the libraries').
+if(ACMECTL_HEADER_ONLY_DEPS AND ACMECTL_SANITIZE)
+  message(STATUS "ACMECTL_HEADER_ONLY_DEPS: off under ACMECTL_SANITIZE")
+  set(ACMECTL_HEADER_ONLY_DEPS OFF)
+endif()
+
 add_library(acmectl_logging INTERFACE)
 add_library(acmectl_toml INTERFACE)
 if(ACMECTL_HEADER_ONLY_DEPS)
@@ -24,6 +32,7 @@ if(ACMECTL_HEADER_ONLY_DEPS)
   target_link_libraries(acmectl_logging INTERFACE Threads::Threads)
   target_compile_definitions(acmectl_toml INTERFACE TOML_HEADER_ONLY=1)
 else()
+  find_package(tomlplusplus REQUIRED)
   target_link_libraries(acmectl_logging INTERFACE spdlog::spdlog)
   target_link_libraries(acmectl_toml INTERFACE tomlplusplus::tomlplusplus)
 endif()
