@@ -25,9 +25,9 @@
 #include "acme/base64url.hpp"
 #include "acme/challenge.hpp"
 #include "acme/host_port.hpp"
+#include "acme/poll_server.hpp"
 #include "acme/unique_fd.hpp"
 #include "http01_request.hpp"
-#include "acme/poll_server.hpp"
 
 namespace acme {
 

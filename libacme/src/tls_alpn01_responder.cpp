@@ -24,10 +24,10 @@
 
 #include "acme/host_port.hpp"
 #include "acme/key.hpp"
+#include "acme/poll_server.hpp"
 #include "acme/tls_alpn01.hpp"
 #include "acme/unique_fd.hpp"
 #include "ossl.hpp"
-#include "acme/poll_server.hpp"
 #include "tls_alpn01_detail.hpp"
 
 namespace acme {
